@@ -1,0 +1,58 @@
+package sale
+
+import (
+	"fmt"
+	"time"
+)
+
+// Coupon is one granted coupon. It carries the discount it was granted with,
+// so that later reads need not look up the promotion.
+type Coupon struct {
+	ID          string
+	PromotionID string
+	CustomerID  string
+	Discount    float64
+	GrabbedAt   time.Time
+}
+
+// AlreadyGrabbedError carries the coupon the customer already holds, which
+// the contract returns alongside the 409.
+type AlreadyGrabbedError struct {
+	Coupon Coupon
+}
+
+func (e *AlreadyGrabbedError) Error() string {
+	return fmt.Sprintf("customer %s already holds coupon %s of promotion %s",
+		e.Coupon.CustomerID, e.Coupon.ID, e.Coupon.PromotionID)
+}
+
+func (e *AlreadyGrabbedError) Unwrap() error { return ErrAlreadyGrabbed }
+
+// CustomerID is a validated customer identifier: 1 to 128 characters of
+// A-Z a-z 0-9 . _ : @ -.
+type CustomerID string
+
+// ParseCustomerID validates s as a customer id.
+func ParseCustomerID(s string) (CustomerID, error) {
+	if len(s) < 1 || len(s) > MaxCustomerID {
+		return "", invalid("customerId", "must be 1 to %d characters", MaxCustomerID)
+	}
+	for i := 0; i < len(s); i++ {
+		if !customerIDByte(s[i]) {
+			return "", invalid("customerId", "may hold only A-Z a-z 0-9 . _ : @ -")
+		}
+	}
+	return CustomerID(s), nil
+}
+
+func customerIDByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '.', '_', ':', '@', '-':
+		return true
+	}
+	return false
+}

@@ -1,0 +1,190 @@
+// Package sale holds the flash-sale domain: promotions, coupons, the rules
+// that govern them and the errors they produce. It imports only the standard
+// library so that the rules can be read and tested without any cloud in sight.
+package sale
+
+import (
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits of a promotion, fixed by the HTTP contract.
+const (
+	MaxNameLength   = 200
+	MaxTotalCoupons = 10_000_000
+	MaxCustomerID   = 128
+)
+
+// Sentinel errors. Adapters wrap them with %w; the HTTP edge maps them to a
+// status and a problem code in exactly one place.
+var (
+	ErrInvalid           = errors.New("invalid request")
+	ErrPromotionNotFound = errors.New("promotion not found")
+	ErrPromotionStarted  = errors.New("promotion already started")
+	ErrSoldOut           = errors.New("sold out")
+	ErrNotStarted        = errors.New("promotion not started")
+	ErrFinished          = errors.New("promotion finished")
+	ErrAlreadyGrabbed    = errors.New("coupon already grabbed")
+	// ErrUnavailable means the store could not give an answer in time: the
+	// operation may or may not have happened, and retrying is how to learn.
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// FieldError says which field of a request is wrong and why. It unwraps to
+// ErrInvalid.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+func invalid(field, format string, args ...any) error {
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Status is derived from the clock and the stock; it is never stored.
+type Status string
+
+const (
+	StatusUpcoming Status = "upcoming"
+	StatusActive   Status = "active"
+	StatusSoldOut  Status = "sold-out"
+	StatusFinished Status = "finished"
+)
+
+// Draft is what an admin asks for when creating or replacing a promotion.
+type Draft struct {
+	Name         string
+	Discount     float64
+	TotalCoupons int
+	PublishAt    time.Time
+	FinishAt     time.Time
+}
+
+// Validate checks a draft against the contract at time now. It names the
+// first bad field so that a client can fix its request.
+func (d Draft) Validate(now time.Time) error {
+	switch n := utf8.RuneCountInString(d.Name); {
+	case !utf8.ValidString(d.Name):
+		return invalid("name", "must be valid UTF-8")
+	case n < 1 || n > MaxNameLength:
+		return invalid("name", "must be 1 to %d characters, got %d", MaxNameLength, n)
+	}
+	// The negated form also rejects NaN.
+	if !(d.Discount > 0 && d.Discount <= 1) {
+		return invalid("discount", "must be greater than 0 and at most 1")
+	}
+	if d.TotalCoupons < 1 || d.TotalCoupons > MaxTotalCoupons {
+		return invalid("totalCoupons", "must be a whole number from 1 to %d", MaxTotalCoupons)
+	}
+	if d.FinishAt.IsZero() {
+		return invalid("finishAt", "is required")
+	}
+	if !d.FinishAt.After(d.PublishAt) {
+		return invalid("finishAt", "must be after publishAt")
+	}
+	if !d.FinishAt.After(now) {
+		return invalid("finishAt", "must be in the future")
+	}
+	return nil
+}
+
+// truncate keeps times to the millisecond, the precision they are stored
+// and compared with, so that what a client reads back is what is enforced.
+func (d Draft) truncate() Draft {
+	d.PublishAt = d.PublishAt.Truncate(time.Millisecond).UTC()
+	d.FinishAt = d.FinishAt.Truncate(time.Millisecond).UTC()
+	return d
+}
+
+// Promotion is a stored promotion. Stock counters live beside it in inventory
+// shards; Stock carries their sum when a view needs it.
+type Promotion struct {
+	ID           string
+	Name         string
+	Discount     float64
+	TotalCoupons int
+	PublishAt    time.Time
+	FinishAt     time.Time
+	CreatedAt    time.Time
+	// Version grows by one on every change, so that a grab working from a
+	// cached copy can prove its copy is still the current one.
+	Version int
+	// Shards is the number of inventory shards the stock is split into.
+	Shards int
+}
+
+// NewPromotion validates d and builds the promotion an admin creates.
+func NewPromotion(id string, d Draft, now time.Time) (Promotion, error) {
+	d = d.truncate()
+	if err := d.Validate(now); err != nil {
+		return Promotion{}, err
+	}
+	return Promotion{
+		ID:           id,
+		Name:         d.Name,
+		Discount:     d.Discount,
+		TotalCoupons: d.TotalCoupons,
+		PublishAt:    d.PublishAt,
+		FinishAt:     d.FinishAt,
+		CreatedAt:    now.Truncate(time.Millisecond).UTC(),
+		Version:      1,
+		Shards:       ShardCount(d.TotalCoupons),
+	}, nil
+}
+
+// Replace applies d to an upcoming promotion. A promotion whose publishAt has
+// passed is frozen; the store enforces the same rule with a condition, so a
+// replace racing the start cannot slip through.
+func (p Promotion) Replace(d Draft, now time.Time) (Promotion, error) {
+	if p.Started(now) {
+		return Promotion{}, fmt.Errorf("promotion %s: %w", p.ID, ErrPromotionStarted)
+	}
+	d = d.truncate()
+	if err := d.Validate(now); err != nil {
+		return Promotion{}, err
+	}
+	p.Name, p.Discount, p.TotalCoupons = d.Name, d.Discount, d.TotalCoupons
+	p.PublishAt, p.FinishAt = d.PublishAt, d.FinishAt
+	p.Version++
+	p.Shards = ShardCount(d.TotalCoupons)
+	return p, nil
+}
+
+// Started reports whether the promotion's publishAt has passed; from then on
+// it can neither change nor disappear.
+func (p Promotion) Started(now time.Time) bool { return !now.Before(p.PublishAt) }
+
+// CheckWindow tells whether a coupon may be granted at now: publishAt ≤ now < finishAt.
+func (p Promotion) CheckWindow(now time.Time) error {
+	switch {
+	case now.Before(p.PublishAt):
+		return fmt.Errorf("promotion %s starts at %s: %w", p.ID, p.PublishAt.Format(time.RFC3339), ErrNotStarted)
+	case !now.Before(p.FinishAt):
+		return fmt.Errorf("promotion %s finished at %s: %w", p.ID, p.FinishAt.Format(time.RFC3339), ErrFinished)
+	}
+	return nil
+}
+
+// Status derives the promotion's status at now given the coupons left.
+func (p Promotion) Status(now time.Time, left int) Status {
+	switch {
+	case now.Before(p.PublishAt):
+		return StatusUpcoming
+	case !now.Before(p.FinishAt):
+		return StatusFinished
+	case left <= 0:
+		return StatusSoldOut
+	}
+	return StatusActive
+}
+
+// Stock is the sum of a promotion's inventory shards, read consistently.
+type Stock struct {
+	Left    int
+	Granted int
+}

@@ -1,0 +1,54 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// NewClient builds a DynamoDB client from the standard AWS configuration
+// chain. The SDK itself reads AWS_ENDPOINT_URL_DYNAMODB, so the same code
+// talks to DynamoDB, LocalStack or DynamoDB Local; endpoint, when not empty,
+// overrides it (the local stack passes the address of the DynamoDB Local it
+// started).
+func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
+	if endpoint == "" {
+		endpoint = os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
+	}
+	var opts []func(*awsconfig.LoadOptions) error
+	if endpoint != "" {
+		// Local endpoints accept any credentials; supplying fixed ones keeps a
+		// laptop without an AWS profile working and never reaches a real
+		// account's keys. A region is needed only to sign.
+		opts = append(opts, awsconfig.WithRegion(regionOr("us-east-1")))
+		if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+			opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+		}
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+			// DynamoDB Local answers conditional-check failures with a body
+			// whose CRC does not match; real DynamoDB never does.
+			o.DisableValidateResponseChecksum = true
+		}
+	}), nil
+}
+
+func regionOr(def string) string {
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return def
+}

@@ -1,0 +1,131 @@
+package store
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/seckill/seckill/shared/sale"
+)
+
+// Item kinds in the sale table. The projector reads kind to skip everything
+// but coupons without decoding them.
+const (
+	KindPromotion = "promotion"
+	KindShard     = "shard"
+	KindCoupon    = "coupon"
+)
+
+// All promotions share one list partition in the sparse index. Only admin
+// and catalogue reads touch it, never the grab path.
+const listPartition = "PROMOTIONS"
+
+func promotionKey(id string) string { return "P#" + id }
+func shardKey(id string, n int) string {
+	return "S#" + id + "#" + strconv.Itoa(n)
+}
+
+// CouponKey gives every coupon its own partition, so the one-per-customer
+// check never lands on a hot key.
+func couponKey(promotionID string, customer sale.CustomerID) string {
+	return "C#" + promotionID + "#" + string(customer)
+}
+
+// Times are stored as Unix milliseconds so that conditions can compare them.
+func millis(t time.Time) int64      { return t.UnixMilli() }
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+type promotionItem struct {
+	PK           string  `dynamodbav:"pk"`
+	Kind         string  `dynamodbav:"kind"`
+	ListPK       string  `dynamodbav:"listPk"`
+	ID           string  `dynamodbav:"id"`
+	Name         string  `dynamodbav:"name"`
+	Discount     float64 `dynamodbav:"discount"`
+	TotalCoupons int     `dynamodbav:"totalCoupons"`
+	PublishAt    int64   `dynamodbav:"publishAt"`
+	FinishAt     int64   `dynamodbav:"finishAt"`
+	CreatedAt    int64   `dynamodbav:"createdAt"`
+	Version      int     `dynamodbav:"version"`
+	Shards       int     `dynamodbav:"shards"`
+}
+
+func toPromotionItem(p sale.Promotion) promotionItem {
+	return promotionItem{
+		PK: promotionKey(p.ID), Kind: KindPromotion, ListPK: listPartition, ID: p.ID,
+		Name: p.Name, Discount: p.Discount, TotalCoupons: p.TotalCoupons,
+		PublishAt: millis(p.PublishAt), FinishAt: millis(p.FinishAt), CreatedAt: millis(p.CreatedAt),
+		Version: p.Version, Shards: p.Shards,
+	}
+}
+
+func (it promotionItem) promotion() (sale.Promotion, error) {
+	if it.Kind != KindPromotion || it.ID == "" || it.Shards < 1 || it.Shards > sale.MaxShards {
+		return sale.Promotion{}, fmt.Errorf("stored promotion %q is malformed", it.PK)
+	}
+	return sale.Promotion{
+		ID: it.ID, Name: it.Name, Discount: it.Discount, TotalCoupons: it.TotalCoupons,
+		PublishAt: fromMillis(it.PublishAt), FinishAt: fromMillis(it.FinishAt),
+		CreatedAt: fromMillis(it.CreatedAt), Version: it.Version, Shards: it.Shards,
+	}, nil
+}
+
+// shardItem is one slice of a promotion's stock. It repeats the promotion's
+// version and window so that the grab transaction can check them on the item
+// it writes anyway, instead of on the promotion item, which would then become
+// the hot key.
+type shardItem struct {
+	PK          string `dynamodbav:"pk"`
+	Kind        string `dynamodbav:"kind"`
+	PromotionID string `dynamodbav:"promotionId"`
+	Shard       int    `dynamodbav:"shard"`
+	Left        int    `dynamodbav:"left"`
+	Granted     int    `dynamodbav:"granted"`
+	Version     int    `dynamodbav:"version"`
+	PublishAt   int64  `dynamodbav:"publishAt"`
+	FinishAt    int64  `dynamodbav:"finishAt"`
+}
+
+func shardItems(p sale.Promotion) []shardItem {
+	out := make([]shardItem, p.Shards)
+	for i, left := range sale.SplitStock(p.TotalCoupons, p.Shards) {
+		out[i] = shardItem{
+			PK: shardKey(p.ID, i), Kind: KindShard, PromotionID: p.ID, Shard: i, Left: left,
+			Version: p.Version, PublishAt: millis(p.PublishAt), FinishAt: millis(p.FinishAt),
+		}
+	}
+	return out
+}
+
+// CouponItem is a granted coupon as stored in the sale table and as it
+// arrives on the stream.
+type CouponItem struct {
+	PK          string  `dynamodbav:"pk"`
+	Kind        string  `dynamodbav:"kind"`
+	CouponID    string  `dynamodbav:"couponId"`
+	PromotionID string  `dynamodbav:"promotionId"`
+	CustomerID  string  `dynamodbav:"customerId"`
+	Discount    float64 `dynamodbav:"discount"`
+	GrabbedAt   int64   `dynamodbav:"grabbedAt"`
+	Shard       int     `dynamodbav:"shard"`
+}
+
+func toCouponItem(c sale.Coupon, shard int) CouponItem {
+	return CouponItem{
+		PK: couponKey(c.PromotionID, sale.CustomerID(c.CustomerID)), Kind: KindCoupon,
+		CouponID: c.ID, PromotionID: c.PromotionID, CustomerID: c.CustomerID,
+		Discount: c.Discount, GrabbedAt: millis(c.GrabbedAt), Shard: shard,
+	}
+}
+
+// Coupon turns a stored coupon back into the domain's, refusing items that
+// lack what every coupon has.
+func (it CouponItem) Coupon() (sale.Coupon, error) {
+	if it.Kind != KindCoupon || it.CouponID == "" || it.PromotionID == "" || it.CustomerID == "" {
+		return sale.Coupon{}, fmt.Errorf("stored coupon %q is malformed", it.PK)
+	}
+	return sale.Coupon{
+		ID: it.CouponID, PromotionID: it.PromotionID, CustomerID: it.CustomerID,
+		Discount: it.Discount, GrabbedAt: fromMillis(it.GrabbedAt),
+	}, nil
+}

@@ -1,0 +1,54 @@
+// Package store keeps SecKill's state in DynamoDB: promotions, their
+// inventory shards, coupons, the read model and the stream checkpoints.
+// Conditional writes and transactions enforce the invariants; nothing here
+// trusts a read that a later write does not check.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// DB is the part of the DynamoDB API the store uses. *dynamodb.Client
+// satisfies it; tests wrap it to inject the faults DynamoDB Local never
+// raises (transaction conflicts, throttling).
+type DB interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+var _ DB = (*dynamodb.Client)(nil)
+
+// DefaultTimeout bounds every call to DynamoDB, SDK retries included, so that
+// a store that hangs turns into a prompt "try again" rather than a hung
+// request.
+const DefaultTimeout = 2 * time.Second
+
+// Store reads and writes SecKill's tables.
+type Store struct {
+	db      DB
+	tables  Tables
+	timeout time.Duration
+}
+
+// New returns a store over db. timeout bounds each DynamoDB call; zero means
+// DefaultTimeout.
+func New(db DB, tables Tables, timeout time.Duration) *Store {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	return &Store{db: db, tables: tables, timeout: timeout}
+}
+
+// Tables returns the names of the tables the store works on.
+func (s *Store) Tables() Tables { return s.tables }
+
+func (s *Store) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
