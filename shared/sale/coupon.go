@@ -2,6 +2,7 @@ package sale
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -55,4 +56,20 @@ func customerIDByte(c byte) bool {
 		return true
 	}
 	return false
+}
+
+// ParsePromotionID checks that s can be a promotion id: a ULID, 26
+// characters of Crockford's base 32. A well-formed id may still name no
+// promotion; that is the store's to say.
+func ParsePromotionID(s string) (string, error) {
+	const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	if len(s) != 26 || s[0] > '7' {
+		return "", invalid("promotionId", "is not a promotion id")
+	}
+	for i := 0; i < len(s); i++ {
+		if !strings.ContainsRune(crockford, rune(s[i])) {
+			return "", invalid("promotionId", "is not a promotion id")
+		}
+	}
+	return s, nil
 }

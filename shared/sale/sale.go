@@ -30,6 +30,9 @@ var (
 	// ErrUnavailable means the store could not give an answer in time: the
 	// operation may or may not have happened, and retrying is how to learn.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrThrottled is the store saying it is over capacity; errors carrying
+	// it carry ErrUnavailable too.
+	ErrThrottled = errors.New("store throttled")
 )
 
 // FieldError says which field of a request is wrong and why. It unwraps to

@@ -14,6 +14,9 @@ func Backoff(attempt int) time.Duration {
 	return rand.N(ceiling)
 }
 
+// Pause waits Backoff(attempt), or less if ctx ends first.
+func Pause(ctx context.Context, attempt int) error { return sleep(ctx, Backoff(attempt)) }
+
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -26,14 +26,18 @@ var (
 
 // Codes DynamoDB uses when it is overloaded or momentarily unable to answer.
 var retryableCodes = map[string]bool{
-	"ProvisionedThroughputExceededException": true,
-	"ThrottlingException":                    true,
-	"RequestLimitExceeded":                   true,
 	"InternalServerError":                    true,
 	"ServiceUnavailable":                     true,
 	"TransactionConflictException":           true,
 	"TransactionInProgressException":         true,
 	"LimitExceededException":                 true,
+}
+
+// Codes DynamoDB uses when a table or account is over its throughput.
+var throttleCodes = map[string]bool{
+	"ProvisionedThroughputExceededException": true,
+	"ThrottlingException":                    true,
+	"RequestLimitExceeded":                   true,
 }
 
 // classify wraps an SDK error for the layers above: when the store is slow,
@@ -49,6 +53,8 @@ func classify(op string, err error) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return fmt.Errorf("%s: %w: %w", op, sale.ErrUnavailable, err)
+	case errors.As(err, &apiErr) && throttleCodes[apiErr.ErrorCode()]:
+		return fmt.Errorf("%s: %w: %w: %w", op, sale.ErrThrottled, sale.ErrUnavailable, err)
 	case errors.As(err, &apiErr):
 		if retryableCodes[apiErr.ErrorCode()] || apiErr.ErrorFault() == smithy.FaultServer {
 			return fmt.Errorf("%s: %w: %w", op, sale.ErrUnavailable, err)

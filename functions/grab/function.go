@@ -1,0 +1,34 @@
+package grab
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+
+	"github.com/seckill/seckill/shared/config"
+	"github.com/seckill/seckill/shared/store"
+	"github.com/seckill/seckill/shared/web"
+)
+
+// init only registers; the handler is built on first use.
+func init() { functions.HTTP("grab", web.Lazy("grab", FromEnv)) }
+
+// FromEnv builds the grab handler from the environment.
+func FromEnv(ctx context.Context) (http.Handler, error) {
+	var cfg config.Grab
+	if err := config.Load(&cfg); err != nil {
+		return nil, err
+	}
+	db, err := store.NewClient(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	return FromConfig(store.New(db, cfg.Tables(), cfg.StoreTimeout), cfg).Router(), nil
+}
+
+// FromConfig builds the grab handler over s with cfg's tuning.
+func FromConfig(s *store.Store, cfg config.Grab) *Handler {
+	return New(NewService(s, time.Now, cfg.PromotionTTL, cfg.MaxAttempts))
+}

@@ -1,0 +1,190 @@
+// Package grab is the grab function: first come, first served, one coupon
+// per customer per promotion, never more than the stock.
+package grab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/seckill/seckill/shared/sale"
+	"github.com/seckill/seckill/shared/store"
+)
+
+// Service grants coupons. It remembers, per instance, which promotions and
+// shards it has seen empty: a started promotion never changes and its stock
+// only falls, so that knowledge stays true and most rejections of a stampede
+// cost no write at all.
+type Service struct {
+	store       *store.Store
+	now         func() time.Time
+	ttl         time.Duration
+	maxAttempts int
+
+	loads singleflight.Group
+	mu    sync.Mutex
+	cache map[string]*entry
+}
+
+// entry is an instance's view of one promotion.
+type entry struct {
+	promo    sale.Promotion
+	err      error // sale.ErrPromotionNotFound, remembered for ttl
+	loadedAt time.Time
+
+	mu      sync.Mutex
+	empty   []bool // shards seen empty, for promo.Version
+	soldOut bool
+}
+
+// NewService returns a grab service. ttl bounds how long a promotion is read
+// from memory; maxAttempts bounds the transactions one grab tries.
+func NewService(s *store.Store, now func() time.Time, ttl time.Duration, maxAttempts int) *Service {
+	return &Service{store: s, now: now, ttl: ttl, maxAttempts: max(1, maxAttempts), cache: map[string]*entry{}}
+}
+
+// Grab grants customer a coupon of promotion id, or says why not.
+func (s *Service) Grab(ctx context.Context, id string, customer sale.CustomerID) (sale.Coupon, error) {
+	e, err := s.entry(ctx, id, false)
+	if err != nil {
+		return sale.Coupon{}, err
+	}
+	var last error
+	for attempt := 0; attempt < s.maxAttempts; attempt++ {
+		now := s.now()
+		if err := e.promo.CheckWindow(now); err != nil {
+			return sale.Coupon{}, err
+		}
+		shard, ok := e.pick()
+		if !ok {
+			return sale.Coupon{}, s.soldOut(ctx, e.promo, customer)
+		}
+		c := sale.Coupon{
+			ID: ulid.Make().String(), PromotionID: id, CustomerID: string(customer),
+			Discount: e.promo.Discount, GrabbedAt: now.Truncate(time.Millisecond).UTC(),
+		}
+		err := s.store.Grab(ctx, e.promo, shard, c, now)
+		switch {
+		case err == nil:
+			return c, nil
+		case errors.Is(err, store.ErrShardEmpty):
+			e.markEmpty(shard)
+			continue // another shard may have stock; no wait needed
+		case errors.Is(err, store.ErrStale):
+			if e, err = s.entry(ctx, id, true); err != nil {
+				return sale.Coupon{}, err
+			}
+		case errors.Is(err, store.ErrConflict), errors.Is(err, sale.ErrUnavailable):
+			// Another transaction held the shard, or the store pushed back:
+			// wait a jittered moment and try another shard. If the attempt
+			// was in fact applied, the coupon put of the next one fails and
+			// the customer gets the coupon already held: nothing doubles.
+			last = err
+			if werr := store.Pause(ctx, attempt); werr != nil {
+				return sale.Coupon{}, fmt.Errorf("grab: %w: %w", sale.ErrUnavailable, werr)
+			}
+		default:
+			return sale.Coupon{}, err
+		}
+	}
+	if last == nil {
+		last = errors.New("too many attempts")
+	}
+	if errors.Is(last, sale.ErrUnavailable) {
+		return sale.Coupon{}, last
+	}
+	return sale.Coupon{}, fmt.Errorf("grab gave up after %d attempts: %w: %w", s.maxAttempts, sale.ErrUnavailable, last)
+}
+
+// soldOut answers a grab of a promotion with nothing left: a customer who
+// holds a coupon hears about it, everyone else that it is sold out. This is
+// a read of the customer's own item, never a write on a hot shard.
+func (s *Service) soldOut(ctx context.Context, p sale.Promotion, customer sale.CustomerID) error {
+	held, ok, err := s.store.Coupon(ctx, p.ID, customer)
+	switch {
+	case err != nil:
+		return err
+	case ok:
+		return &sale.AlreadyGrabbedError{Coupon: held}
+	}
+	return fmt.Errorf("promotion %s: %w", p.ID, sale.ErrSoldOut)
+}
+
+// entry returns the instance's view of promotion id, loading it when absent,
+// older than ttl, or when fresh is set. Concurrent loads of one id share one
+// read. What the instance knew of empty shards survives a reload that finds
+// the same version.
+func (s *Service) entry(ctx context.Context, id string, fresh bool) (*entry, error) {
+	s.mu.Lock()
+	e := s.cache[id]
+	s.mu.Unlock()
+	if e != nil && !fresh && s.now().Sub(e.loadedAt) < s.ttl {
+		return e, e.err
+	}
+	v, err, _ := s.loads.Do(id, func() (any, error) {
+		p, err := s.store.Promotion(ctx, id)
+		if err != nil && !errors.Is(err, sale.ErrPromotionNotFound) {
+			return nil, err // not remembered: the store may answer next time
+		}
+		next := &entry{promo: p, err: err, loadedAt: s.now()}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if old := s.cache[id]; old != nil && err == nil && old.err == nil && old.promo.Version == p.Version {
+			old.mu.Lock()
+			next.empty, next.soldOut = old.empty, old.soldOut
+			old.mu.Unlock()
+		}
+		if next.empty == nil && err == nil {
+			next.empty = make([]bool, p.Shards)
+		}
+		s.cache[id] = next
+		return next, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e = v.(*entry)
+	return e, e.err
+}
+
+// pick chooses a shard at random among those not known to be empty, so
+// that concurrent grabs spread over the shards' partitions.
+func (e *entry) pick() (int, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.soldOut {
+		return 0, false
+	}
+	n := 0
+	for _, empty := range e.empty {
+		if !empty {
+			n++
+		}
+	}
+	if n == 0 {
+		e.soldOut = true
+		return 0, false
+	}
+	k := rand.IntN(n)
+	for i, empty := range e.empty {
+		if !empty {
+			if k == 0 {
+				return i, true
+			}
+			k--
+		}
+	}
+	panic("unreachable")
+}
+
+func (e *entry) markEmpty(shard int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.empty[shard] = true
+}

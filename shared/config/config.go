@@ -1,0 +1,87 @@
+// Package config reads each function's settings from the environment with
+// envconfig: SECKILL_<FIELD>, or the plain name where a field says so.
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/seckill/seckill/shared/store"
+)
+
+// Prefix of every variable: SECKILL_SALE_TABLE and so on.
+const Prefix = "seckill"
+
+// Store locates the tables. The endpoint is not here: the AWS SDK reads
+// AWS_ENDPOINT_URL_DYNAMODB and AWS_REGION itself.
+type Store struct {
+	SaleTable    string        `envconfig:"SALE_TABLE" default:"seckill-sale"`
+	CouponsTable string        `envconfig:"COUPONS_TABLE" default:"seckill-coupons"`
+	StoreTimeout time.Duration `envconfig:"STORE_TIMEOUT" default:"2s"`
+}
+
+// Tables names the tables the store works on.
+func (s Store) Tables() store.Tables {
+	return store.Tables{Sale: s.SaleTable, Coupons: s.CouponsTable}
+}
+
+// MinAdminToken is the shortest admin token a deployed function accepts.
+const MinAdminToken = 32
+
+// Admin configures the admin function.
+type Admin struct {
+	Store
+	AdminToken string `envconfig:"ADMIN_TOKEN"`
+}
+
+// Validate refuses a missing or guessable token.
+func (a Admin) Validate() error {
+	if len(a.AdminToken) < MinAdminToken {
+		return fmt.Errorf("config: ADMIN_TOKEN must be set to at least %d characters (e.g. `openssl rand -hex 32`)", MinAdminToken)
+	}
+	return nil
+}
+
+// Grab configures the grab function.
+type Grab struct {
+	Store
+	// PromotionTTL is how long an instance trusts its copy of a promotion.
+	// A stale copy is harmless (every grant checks the version on the shard
+	// it writes); the TTL only bounds how long a deleted promotion is
+	// answered from memory.
+	PromotionTTL time.Duration `envconfig:"PROMOTION_TTL" default:"2s"`
+	// MaxAttempts bounds the transactions one grab may try across shards
+	// before answering try-again.
+	MaxAttempts int `envconfig:"GRAB_MAX_ATTEMPTS" default:"8"`
+}
+
+// Coupons configures the coupons function.
+type Coupons struct {
+	Store
+}
+
+// Server is where an HTTP function listens.
+type Server struct {
+	Port int `envconfig:"PORT" default:"8080"`
+}
+
+// Local configures the whole local stack of `make run`.
+type Local struct {
+	Grab
+	Server
+	// The development default is documented in the README; only the local
+	// stack accepts a short token.
+	AdminToken       string `envconfig:"ADMIN_TOKEN" default:"dev-admin-token"`
+	DataDir          string `envconfig:"DATA_DIR" default:".data"`
+	CheckpointsTable string `envconfig:"CHECKPOINTS_TABLE" default:"seckill-checkpoints"`
+}
+
+// Load fills cfg from the environment.
+func Load(cfg any) error {
+	if err := envconfig.Process(Prefix, cfg); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}

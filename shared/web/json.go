@@ -1,0 +1,106 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/seckill/seckill/shared/sale"
+)
+
+// MaxBody caps request bodies, as the contract says.
+const MaxBody = 64 << 10
+
+// Decode reads a JSON object from r's body into v: at most MaxBody bytes, no
+// unknown fields, no trailing data. Every failure is a problem a client can
+// act on, naming the field when there is one.
+func Decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := ReadBody(w, r)
+	if err != nil {
+		return err
+	}
+	return DecodeBytes(body, v)
+}
+
+// ReadBody reads at most MaxBody bytes of r's body; a larger one is a 413.
+func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, NewProblem(http.StatusRequestEntityTooLarge, CodeInvalidRequest, fmt.Sprintf("the body exceeds %d bytes", MaxBody))
+	}
+	if err != nil {
+		return nil, NewProblem(http.StatusBadRequest, CodeInvalidRequest, "the body could not be read")
+	}
+	return body, nil
+}
+
+// DecodeBytes is Decode's parsing half, kept apart for the fuzzers.
+func DecodeBytes(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeProblem(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalidBody("the body must hold exactly one JSON object")
+	}
+	return nil
+}
+
+func decodeProblem(err error) error {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	var timeErr *time.ParseError
+	switch {
+	case errors.Is(err, io.EOF):
+		return invalidBody("the body is empty; a JSON object is expected")
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return invalidBody("the body is not valid JSON")
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return invalidBody("the body must be a JSON object")
+		}
+		return &sale.FieldError{Field: typeErr.Field, Reason: "has the wrong type; expected " + jsonKind(typeErr.Type.Kind().String())}
+	case errors.As(err, &timeErr):
+		return invalidBody("a time is not in RFC 3339 format, e.g. 2026-11-11T00:00:00Z")
+	}
+	var field *sale.FieldError
+	if errors.As(err, &field) {
+		return field
+	}
+	if msg := err.Error(); len(msg) > len("json: unknown field ") && msg[:len("json: unknown field ")] == "json: unknown field " {
+		return invalidBody("unknown field " + msg[len("json: unknown field "):])
+	}
+	return invalidBody("the body could not be decoded")
+}
+
+func jsonKind(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "int", "int64":
+		return "a whole number"
+	case "float64":
+		return "a number"
+	case "struct":
+		return "an RFC 3339 string"
+	}
+	return kind
+}
+
+func invalidBody(detail string) error {
+	return NewProblem(http.StatusBadRequest, CodeInvalidRequest, detail)
+}
+
+// JSON writes v with the given status.
+func JSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,131 @@
+// Package web holds the HTTP edge shared by every function: problem
+// responses (RFC 9457), JSON bodies, the router, request logs and the
+// server's timeouts.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/seckill/seckill/shared/sale"
+)
+
+// Problem is an RFC 9457 problem document with SecKill's stable code.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Code   string `json:"code"`
+	Detail string `json:"detail,omitempty"`
+	// Field names the request field at fault, for invalid-request.
+	Field string `json:"field,omitempty"`
+	// Coupon is the coupon already held, for already-grabbed.
+	Coupon any `json:"coupon,omitempty"`
+}
+
+// Codes of the contract.
+const (
+	CodeInvalidRequest   = "invalid-request"
+	CodeUnauthorized     = "unauthorized"
+	CodePromotionMissing = "promotion-not-found"
+	CodePromotionStarted = "promotion-started"
+	CodeAlreadyGrabbed   = "already-grabbed"
+	CodeSoldOut          = "sold-out"
+	CodeNotStarted       = "not-started"
+	CodeFinished         = "finished"
+	CodeTryAgain         = "try-again"
+	CodeInternal         = "internal"
+	CodeNotFound         = "not-found"
+	CodeMethodNotAllowed = "method-not-allowed"
+)
+
+var titles = map[string]string{
+	CodeInvalidRequest:   "Invalid request",
+	CodeUnauthorized:     "Unauthorized",
+	CodePromotionMissing: "Promotion not found",
+	CodePromotionStarted: "Promotion already started",
+	CodeAlreadyGrabbed:   "Coupon already grabbed",
+	CodeSoldOut:          "Sold out",
+	CodeNotStarted:       "Promotion not started",
+	CodeFinished:         "Promotion finished",
+	CodeTryAgain:         "Try again",
+	CodeInternal:         "Internal error",
+	CodeNotFound:         "Not found",
+	CodeMethodNotAllowed: "Method not allowed",
+}
+
+// NewProblem builds a problem of the given status and code.
+func NewProblem(status int, code, detail string) *Problem {
+	return &Problem{Type: "/problems/" + code, Title: titles[code], Status: status, Code: code, Detail: detail}
+}
+
+// RetryAfterSeconds is what try-again answers tell clients to wait.
+const RetryAfterSeconds = 1
+
+// ProblemFor maps an error to its problem: the one place where errors become
+// HTTP statuses and codes. The detail of domain errors is their own text,
+// which never holds SDK messages; anything unrecognised becomes a bare
+// internal error.
+func ProblemFor(err error) *Problem {
+	var field *sale.FieldError
+	var held *sale.AlreadyGrabbedError
+	var p *Problem
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.As(err, &field):
+		pr := NewProblem(http.StatusBadRequest, CodeInvalidRequest, field.Error())
+		pr.Field = field.Field
+		return pr
+	case errors.Is(err, sale.ErrInvalid):
+		return NewProblem(http.StatusBadRequest, CodeInvalidRequest, "the request is malformed")
+	case errors.As(err, &held):
+		pr := NewProblem(http.StatusConflict, CodeAlreadyGrabbed, held.Error())
+		pr.Coupon = CouponJSON(held.Coupon)
+		return pr
+	case errors.Is(err, sale.ErrPromotionNotFound):
+		return NewProblem(http.StatusNotFound, CodePromotionMissing, "no such promotion")
+	case errors.Is(err, sale.ErrPromotionStarted):
+		return NewProblem(http.StatusConflict, CodePromotionStarted, "a promotion whose publishAt has passed cannot be changed or deleted")
+	case errors.Is(err, sale.ErrSoldOut):
+		return NewProblem(http.StatusConflict, CodeSoldOut, "the promotion has no coupons left")
+	case errors.Is(err, sale.ErrNotStarted):
+		return NewProblem(http.StatusConflict, CodeNotStarted, "the promotion has not started yet")
+	case errors.Is(err, sale.ErrFinished):
+		return NewProblem(http.StatusConflict, CodeFinished, "the promotion has finished")
+	case errors.Is(err, sale.ErrThrottled):
+		return NewProblem(http.StatusTooManyRequests, CodeTryAgain,
+			"the store is over capacity; the request may or may not have taken effect, retry to learn which")
+	case errors.Is(err, sale.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return NewProblem(http.StatusServiceUnavailable, CodeTryAgain,
+			"the store did not answer in time; the request may or may not have taken effect, retry to learn which")
+	}
+	return NewProblem(http.StatusInternalServerError, CodeInternal, "an internal error occurred")
+}
+
+// Error writes the problem for err. Internal errors are logged with their
+// full text, which never reaches the client.
+func Error(w http.ResponseWriter, r *http.Request, err error) {
+	p := ProblemFor(err)
+	if p.Status >= 500 {
+		slog.ErrorContext(r.Context(), "request failed", "err", err, "status", p.Status, "code", p.Code)
+	}
+	WriteProblem(w, p)
+}
+
+// WriteProblem writes p as application/problem+json.
+func WriteProblem(w http.ResponseWriter, p *Problem) {
+	if p.Code == CodeTryAgain {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+func (p *Problem) Error() string { return p.Code + ": " + p.Detail }

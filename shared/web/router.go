@@ -1,0 +1,126 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Router is an http.ServeMux whose own answers (no such path, wrong method)
+// are problem documents like every other error, and which logs one line per
+// request.
+type Router struct {
+	mux      *http.ServeMux
+	function string
+}
+
+// NewRouter returns a router for the named function, serving GET /healthz.
+func NewRouter(function string) *Router {
+	rt := &Router{mux: http.NewServeMux(), function: function}
+	rt.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	return rt
+}
+
+// Handle registers h for a ServeMux pattern such as "POST /admin/promotions".
+func (rt *Router) Handle(pattern string, h http.Handler) { rt.mux.Handle(pattern, h) }
+
+// HandleFunc registers f for a ServeMux pattern.
+func (rt *Router) HandleFunc(pattern string, f http.HandlerFunc) { rt.mux.Handle(pattern, f) }
+
+type requestIDKey struct{}
+
+// RequestID returns the id the router gave the request.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// ServeHTTP routes the request, answering 404 and 405 with problems.
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := newRequestID()
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	h, pattern := rt.mux.Handler(r)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			slog.ErrorContext(r.Context(), "panic", "panic", v, "function", rt.function, "request_id", id)
+			if !rec.wrote {
+				WriteProblem(rec, NewProblem(http.StatusInternalServerError, CodeInternal, "an internal error occurred"))
+			}
+		}
+		slog.InfoContext(r.Context(), "request", "function", rt.function, "method", r.Method,
+			"route", routeOf(pattern), "status", rec.status,
+			"latency_ms", float64(time.Since(start).Microseconds())/1000, "request_id", id)
+	}()
+	if pattern == "" {
+		rt.unrouted(rec, r, h)
+		return
+	}
+	// The mux itself, not h, so that it sets the request's path values.
+	rt.mux.ServeHTTP(rec, r)
+}
+
+// unrouted asks the mux what it would have answered (404, or 405 with an
+// Allow header) and says the same as a problem.
+func (rt *Router) unrouted(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	probe := &headerProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		WriteProblem(w, NewProblem(http.StatusMethodNotAllowed, CodeMethodNotAllowed, r.Method+" is not allowed here"))
+		return
+	}
+	WriteProblem(w, NewProblem(http.StatusNotFound, CodeNotFound, "no such path"))
+}
+
+func routeOf(pattern string) string {
+	if pattern == "" {
+		return "unrouted"
+	}
+	return pattern
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(code int)        { p.status = code }
