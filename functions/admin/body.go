@@ -11,11 +11,11 @@ import (
 // promotionBody is the body of POST and PUT. Times are strings so that a bad
 // one is reported with its field's name.
 type promotionBody struct {
-	Name         string   `json:"name"`
-	Discount     float64  `json:"discount"`
-	TotalCoupons int      `json:"totalCoupons"`
-	PublishAt    *string  `json:"publishAt"`
-	FinishAt     *string  `json:"finishAt"`
+	Name         string  `json:"name"`
+	Discount     float64 `json:"discount"`
+	TotalCoupons int     `json:"totalCoupons"`
+	PublishAt    *string `json:"publishAt"`
+	FinishAt     *string `json:"finishAt"`
 }
 
 func decodeDraft(w http.ResponseWriter, r *http.Request, now time.Time) (sale.Draft, error) {

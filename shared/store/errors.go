@@ -26,11 +26,11 @@ var (
 
 // Codes DynamoDB uses when it is overloaded or momentarily unable to answer.
 var retryableCodes = map[string]bool{
-	"InternalServerError":                    true,
-	"ServiceUnavailable":                     true,
-	"TransactionConflictException":           true,
-	"TransactionInProgressException":         true,
-	"LimitExceededException":                 true,
+	"InternalServerError":            true,
+	"ServiceUnavailable":             true,
+	"TransactionConflictException":   true,
+	"TransactionInProgressException": true,
+	"LimitExceededException":         true,
 }
 
 // Codes DynamoDB uses when a table or account is over its throughput.
