@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -55,15 +56,28 @@ func (s *Service) Grab(ctx context.Context, id string, customer sale.CustomerID)
 	if err != nil {
 		return sale.Coupon{}, err
 	}
-	var last error
+	var (
+		last      error
+		lastShard = -1
+		// ambiguous holds the ids of coupons whose attempt may have been
+		// applied (timeout, dropped connection): finding one of them held
+		// later means this very request won.
+		ambiguous []string
+	)
 	for attempt := 0; attempt < s.maxAttempts; attempt++ {
 		now := s.now()
 		if err := e.promo.CheckWindow(now); err != nil {
 			return sale.Coupon{}, err
 		}
-		shard, ok := e.pick()
+		var held *sale.AlreadyGrabbedError
+		shard, ok := e.pick(lastShard)
+		lastShard = shard
 		if !ok {
-			return sale.Coupon{}, s.soldOut(ctx, e.promo, customer)
+			err := s.soldOut(ctx, e.promo, customer)
+			if errors.As(err, &held) && slices.Contains(ambiguous, held.Coupon.ID) {
+				return held.Coupon, nil
+			}
+			return sale.Coupon{}, err
 		}
 		c := sale.Coupon{
 			ID: ulid.Make().String(), PromotionID: id, CustomerID: string(customer),
@@ -73,6 +87,8 @@ func (s *Service) Grab(ctx context.Context, id string, customer sale.CustomerID)
 		switch {
 		case err == nil:
 			return c, nil
+		case errors.As(err, &held) && slices.Contains(ambiguous, held.Coupon.ID):
+			return held.Coupon, nil
 		case errors.Is(err, store.ErrShardEmpty):
 			e.markEmpty(shard)
 			continue // another shard may have stock; no wait needed
@@ -86,6 +102,9 @@ func (s *Service) Grab(ctx context.Context, id string, customer sale.CustomerID)
 			// was in fact applied, the coupon put of the next one fails and
 			// the customer gets the coupon already held: nothing doubles.
 			last = err
+			if errors.Is(err, sale.ErrUnavailable) {
+				ambiguous = append(ambiguous, c.ID)
+			}
 			if werr := store.Pause(ctx, attempt); werr != nil {
 				return sale.Coupon{}, fmt.Errorf("grab: %w: %w", sale.ErrUnavailable, werr)
 			}
@@ -137,7 +156,7 @@ func (s *Service) entry(ctx context.Context, id string, fresh bool) (*entry, err
 		defer s.mu.Unlock()
 		if old := s.cache[id]; old != nil && err == nil && old.err == nil && old.promo.Version == p.Version {
 			old.mu.Lock()
-			next.empty, next.soldOut = old.empty, old.soldOut
+			next.empty, next.soldOut = slices.Clone(old.empty), old.soldOut
 			old.mu.Unlock()
 		}
 		if next.empty == nil && err == nil {
@@ -154,8 +173,10 @@ func (s *Service) entry(ctx context.Context, id string, fresh bool) (*entry, err
 }
 
 // pick chooses a shard at random among those not known to be empty, so
-// that concurrent grabs spread over the shards' partitions.
-func (e *entry) pick() (int, bool) {
+// that concurrent grabs spread over the shards' partitions. It avoids the
+// shard just tried when another is left: after a conflict, that shard is
+// the one most likely busy.
+func (e *entry) pick(avoid int) (int, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.soldOut {
@@ -171,9 +192,14 @@ func (e *entry) pick() (int, bool) {
 		e.soldOut = true
 		return 0, false
 	}
+	if avoid >= 0 && avoid < len(e.empty) && !e.empty[avoid] && n > 1 {
+		n--
+	} else {
+		avoid = -1
+	}
 	k := rand.IntN(n)
 	for i, empty := range e.empty {
-		if !empty {
+		if !empty && i != avoid {
 			if k == 0 {
 				return i, true
 			}
