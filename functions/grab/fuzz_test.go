@@ -1,0 +1,29 @@
+package grab_test
+
+import (
+	"testing"
+
+	"github.com/seckill/seckill/functions/grab"
+	"github.com/seckill/seckill/shared/web"
+)
+
+// FuzzParseRequest: any path id and body is either a valid grab request or a
+// 400 invalid-request problem.
+func FuzzParseRequest(f *testing.F) {
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":"alice"}`))
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":"a@b.c:_-."}`))
+	f.Add("8ZZZZZZZZZZZZZZZZZZZZZZZZZ", []byte(`{"customerId":""}`))
+	f.Add("", []byte(`null`))
+	f.Fuzz(func(t *testing.T, id string, body []byte) {
+		gotID, customer, err := grab.ParseRequest(id, body)
+		if err != nil {
+			if p := web.ProblemFor(err); p.Status != 400 || p.Code != web.CodeInvalidRequest {
+				t.Fatalf("(%q, %q): got %d %s, want 400 invalid-request", id, body, p.Status, p.Code)
+			}
+			return
+		}
+		if gotID != id || len(customer) == 0 || len(customer) > 128 {
+			t.Fatalf("(%q, %q): accepted %q %q", id, body, gotID, customer)
+		}
+	})
+}
