@@ -17,9 +17,11 @@ import (
 	"github.com/seckill/seckill/functions/admin"
 	"github.com/seckill/seckill/functions/coupons"
 	"github.com/seckill/seckill/functions/grab"
+	"github.com/seckill/seckill/functions/projector"
 	"github.com/seckill/seckill/shared/config"
 	"github.com/seckill/seckill/shared/ddblocal"
 	"github.com/seckill/seckill/shared/store"
+	"github.com/seckill/seckill/shared/streams"
 	"github.com/seckill/seckill/shared/web"
 )
 
@@ -63,6 +65,16 @@ func run() error {
 	admin.New(st, cfg.AdminToken, time.Now).Register(rt)
 	grab.FromConfig(st, cfg.Grab).Register(rt)
 	coupons.New(st, time.Now).Register(rt)
+
+	streamsClient, err := store.NewStreamsClient(ctx, endpoint)
+	if err != nil {
+		return err
+	}
+	runner := streams.New(db, streamsClient, tables.Sale, tables.Checkpoints, projector.New(st).Handle,
+		streams.Options{Poll: cfg.StreamPoll, BatchSize: cfg.StreamBatch})
+	runnerDone := make(chan error, 1)
+	go func() { runnerDone <- runner.Run(ctx) }()
+	defer func() { stop(); <-runnerDone }()
 
 	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.Port))
 	if err != nil {

@@ -76,6 +76,9 @@ type Local struct {
 	AdminToken       string `envconfig:"ADMIN_TOKEN" default:"dev-admin-token"`
 	DataDir          string `envconfig:"DATA_DIR" default:".data"`
 	CheckpointsTable string `envconfig:"CHECKPOINTS_TABLE" default:"seckill-checkpoints"`
+	// How often the stream runner reads an idle stream, and its batch size.
+	StreamPoll  time.Duration `envconfig:"STREAM_POLL" default:"100ms"`
+	StreamBatch int32         `envconfig:"STREAM_BATCH" default:"100"`
 }
 
 // Load fills cfg from the environment.

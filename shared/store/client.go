@@ -9,6 +9,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 )
 
 // NewClient builds a DynamoDB client from the standard AWS configuration
@@ -17,6 +18,35 @@ import (
 // overrides it (the local stack passes the address of the DynamoDB Local it
 // started).
 func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
+	cfg, endpoint, err := loadConfig(ctx, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+			// DynamoDB Local answers conditional-check failures with a body
+			// whose CRC does not match; real DynamoDB never does.
+			o.DisableValidateResponseChecksum = true
+		}
+	}), nil
+}
+
+// NewStreamsClient builds a DynamoDB Streams client the same way; DynamoDB
+// Local serves streams on its own endpoint.
+func NewStreamsClient(ctx context.Context, endpoint string) (*dynamodbstreams.Client, error) {
+	cfg, endpoint, err := loadConfig(ctx, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	return dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	}), nil
+}
+
+func loadConfig(ctx context.Context, endpoint string) (aws.Config, string, error) {
 	if endpoint == "" {
 		endpoint = os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
 	}
@@ -32,16 +62,9 @@ func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return aws.Config{}, "", fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-			// DynamoDB Local answers conditional-check failures with a body
-			// whose CRC does not match; real DynamoDB never does.
-			o.DisableValidateResponseChecksum = true
-		}
-	}), nil
+	return cfg, endpoint, nil
 }
 
 func regionOr(def string) string {

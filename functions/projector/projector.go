@@ -1,0 +1,87 @@
+// Package projector is the stream-triggered function: it turns coupon
+// inserts on the sale table's stream into the coupons read model.
+package projector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/seckill/seckill/shared/sale"
+	"github.com/seckill/seckill/shared/store"
+)
+
+// Projector writes coupons into the read model.
+type Projector struct {
+	store *store.Store
+}
+
+// New returns a projector over s.
+func New(s *store.Store) *Projector { return &Projector{store: s} }
+
+// errMalformed marks a record that can never be projected.
+var errMalformed = errors.New("malformed stream record")
+
+// Handle projects one batch in the shape AWS Lambda delivers for DynamoDB
+// Streams. Each record that fails is reported alone in batchItemFailures;
+// the others are done. Streams deliver at least once, so every write is
+// idempotent: a replayed record changes nothing.
+func (p *Projector) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	resp := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
+	for _, rec := range ev.Records {
+		if err := p.project(ctx, rec); err != nil {
+			slog.WarnContext(ctx, "record not projected", "event_id", rec.EventID, "sequence", rec.Change.SequenceNumber, "err", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
+		}
+	}
+	return resp, nil
+}
+
+func (p *Projector) project(ctx context.Context, rec events.DynamoDBEventRecord) error {
+	// Coupons are only ever inserted; promotions and shards change all the
+	// time and are skipped by a look at one attribute.
+	if rec.EventName != "INSERT" {
+		return nil
+	}
+	kind, ok := rec.Change.NewImage["kind"]
+	if !ok || kind.DataType() != events.DataTypeString || kind.String() != store.KindCoupon {
+		return nil
+	}
+	c, err := Coupon(rec.Change.NewImage)
+	if err != nil {
+		return err
+	}
+	return p.store.ProjectCoupon(ctx, c)
+}
+
+// Coupon decodes a coupon from a stream image.
+func Coupon(image map[string]events.DynamoDBAttributeValue) (sale.Coupon, error) {
+	item := make(map[string]types.AttributeValue, len(image))
+	for k, v := range image {
+		switch v.DataType() {
+		case events.DataTypeString:
+			item[k] = &types.AttributeValueMemberS{Value: v.String()}
+		case events.DataTypeNumber:
+			item[k] = &types.AttributeValueMemberN{Value: v.Number()}
+		default:
+			return sale.Coupon{}, fmt.Errorf("%w: attribute %q has an unexpected type", errMalformed, k)
+		}
+	}
+	var it store.CouponItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return sale.Coupon{}, fmt.Errorf("%w: %w", errMalformed, err)
+	}
+	c, err := it.Coupon()
+	if err != nil {
+		return sale.Coupon{}, fmt.Errorf("%w: %w", errMalformed, err)
+	}
+	if _, err := sale.ParseCustomerID(c.CustomerID); err != nil {
+		return sale.Coupon{}, fmt.Errorf("%w: %w", errMalformed, err)
+	}
+	return c, nil
+}

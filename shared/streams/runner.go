@@ -1,0 +1,268 @@
+// Package streams is the local stand-in for Lambda's DynamoDB stream event
+// source mapping: it reads the sale table's stream, hands the projector
+// batches in exactly the Lambda event shape, and checkpoints in DynamoDB
+// after every acknowledged batch, so a restart (even after kill -9) resumes
+// where it stopped. Redelivery after a crash is possible, as with Lambda;
+// the projector's writes are idempotent.
+package streams
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+)
+
+// Handler is the projector's entry point.
+type Handler func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
+
+// Options tune the runner.
+type Options struct {
+	Poll      time.Duration // wait between reads of an idle stream
+	BatchSize int32         // records per GetRecords and per batch
+	// MaxRetries of one failing record before it is logged and skipped, as
+	// Lambda's MaximumRetryAttempts sends it to the on-failure destination.
+	MaxRetries int
+}
+
+// Runner polls one table's stream.
+type Runner struct {
+	ddb         *dynamodb.Client
+	streams     *dynamodbstreams.Client
+	table       string
+	checkpoints string
+	handle      Handler
+	opts        Options
+
+	iterators map[string]*string // shard id → next iterator
+	retries   map[string]int     // sequence number → failed deliveries
+	lagMillis atomic.Int64
+}
+
+// New returns a runner for table's stream, checkpointing in checkpoints.
+func New(ddb *dynamodb.Client, st *dynamodbstreams.Client, table, checkpoints string, h Handler, opts Options) *Runner {
+	if opts.Poll <= 0 {
+		opts.Poll = 100 * time.Millisecond
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 100
+	}
+	if opts.MaxRetries <= 0 {
+		opts.MaxRetries = 3
+	}
+	return &Runner{ddb: ddb, streams: st, table: table, checkpoints: checkpoints, handle: h, opts: opts,
+		iterators: map[string]*string{}, retries: map[string]int{}}
+}
+
+// Lag is the age of the newest record delivered, at its delivery.
+func (r *Runner) Lag() time.Duration { return time.Duration(r.lagMillis.Load()) * time.Millisecond }
+
+// Run polls until ctx ends. A checkpoint is written after each batch, so a
+// stop between batches loses nothing.
+func (r *Runner) Run(ctx context.Context) error {
+	for {
+		n, err := r.Poll(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			slog.Warn("stream poll failed; retrying", "err", err)
+		}
+		if n == 0 || err != nil {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(r.opts.Poll):
+			}
+		}
+	}
+}
+
+// Poll reads every open shard once and returns how many records it handed
+// over.
+func (r *Runner) Poll(ctx context.Context) (int, error) {
+	desc, err := r.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(r.table)})
+	if err != nil {
+		return 0, fmt.Errorf("describe table: %w", err)
+	}
+	arn := aws.ToString(desc.Table.LatestStreamArn)
+	if arn == "" {
+		return 0, fmt.Errorf("table %s has no stream", r.table)
+	}
+	shards, err := r.shards(ctx, arn)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, sh := range shards {
+		n, err := r.readShard(ctx, arn, sh)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// shards lists the stream's shards, following pagination, so that shards
+// created by a split are picked up. Parents come before their children.
+func (r *Runner) shards(ctx context.Context, arn string) ([]types.Shard, error) {
+	var out []types.Shard
+	var start *string
+	for {
+		d, err := r.streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(arn), ExclusiveStartShardId: start})
+		if err != nil {
+			return nil, fmt.Errorf("describe stream: %w", err)
+		}
+		out = append(out, d.StreamDescription.Shards...)
+		start = d.StreamDescription.LastEvaluatedShardId
+		if start == nil {
+			return out, nil
+		}
+	}
+}
+
+func (r *Runner) readShard(ctx context.Context, arn string, sh types.Shard) (int, error) {
+	id := aws.ToString(sh.ShardId)
+	cp, err := r.checkpoint(ctx, arn, id)
+	if err != nil {
+		return 0, err
+	}
+	if cp.closed {
+		return 0, nil
+	}
+	if parent := aws.ToString(sh.ParentShardId); parent != "" {
+		pcp, err := r.checkpoint(ctx, arn, parent)
+		if err != nil {
+			return 0, err
+		}
+		// Records of one item stay in order only if the parent is drained
+		// first; a parent that has expired from the stream has no
+		// checkpoint and no records left.
+		if !pcp.closed && pcp.seq != "" {
+			return 0, nil
+		}
+	}
+	it := r.iterators[id]
+	if it == nil {
+		in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(arn), ShardId: aws.String(id), ShardIteratorType: types.ShardIteratorTypeTrimHorizon}
+		if cp.seq != "" {
+			in.ShardIteratorType, in.SequenceNumber = types.ShardIteratorTypeAfterSequenceNumber, aws.String(cp.seq)
+		}
+		out, err := r.streams.GetShardIterator(ctx, in)
+		if err != nil {
+			return 0, fmt.Errorf("shard iterator: %w", err)
+		}
+		it = out.ShardIterator
+	}
+	got, err := r.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(r.opts.BatchSize)})
+	if err != nil {
+		delete(r.iterators, id) // expired or trimmed: start again from the checkpoint
+		return 0, fmt.Errorf("get records: %w", err)
+	}
+	if len(got.Records) > 0 {
+		done, err := r.deliver(ctx, arn, id, got.Records)
+		if err != nil || done < len(got.Records) {
+			// Redeliver from the checkpoint, as Lambda does with a partial
+			// batch failure.
+			delete(r.iterators, id)
+			return done, err
+		}
+	}
+	if got.NextShardIterator == nil {
+		r.iterators[id] = nil
+		return len(got.Records), r.save(ctx, arn, id, cp.seq, true)
+	}
+	r.iterators[id] = got.NextShardIterator
+	return len(got.Records), nil
+}
+
+// deliver hands one batch to the handler and checkpoints every record before
+// the first failure. It returns how many records are done.
+func (r *Runner) deliver(ctx context.Context, arn, shard string, recs []types.Record) (int, error) {
+	ev := events.DynamoDBEvent{Records: make([]events.DynamoDBEventRecord, len(recs))}
+	for i, rec := range recs {
+		ev.Records[i] = Record(arn, rec)
+	}
+	resp, err := r.handle(ctx, ev)
+	if err != nil {
+		return 0, fmt.Errorf("handler: %w", err)
+	}
+	failed := map[string]bool{}
+	for _, f := range resp.BatchItemFailures {
+		failed[f.ItemIdentifier] = true
+	}
+	done := len(recs)
+	for i, rec := range recs {
+		seq := aws.ToString(rec.Dynamodb.SequenceNumber)
+		if !failed[seq] {
+			continue
+		}
+		r.retries[seq]++
+		if r.retries[seq] > r.opts.MaxRetries {
+			slog.Error("stream record failed too often; skipped", "sequence", seq, "event_id", aws.ToString(rec.EventID))
+			delete(r.retries, seq)
+			continue
+		}
+		done = i
+		break
+	}
+	if done == 0 {
+		return 0, nil
+	}
+	last := recs[done-1].Dynamodb
+	if t := last.ApproximateCreationDateTime; t != nil {
+		r.lagMillis.Store(time.Since(*t).Milliseconds())
+	}
+	return done, r.save(ctx, arn, shard, aws.ToString(last.SequenceNumber), false)
+}
+
+type checkpoint struct {
+	seq    string
+	closed bool
+}
+
+func cpKey(arn, shard string) string { return arn + "#" + shard }
+
+func (r *Runner) checkpoint(ctx context.Context, arn, shard string) (checkpoint, error) {
+	out, err := r.ddb.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(r.checkpoints), ConsistentRead: aws.Bool(true),
+		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: cpKey(arn, shard)}},
+	})
+	if err != nil {
+		return checkpoint{}, fmt.Errorf("read checkpoint: %w", err)
+	}
+	var cp checkpoint
+	if v, ok := out.Item["seq"].(*ddbtypes.AttributeValueMemberS); ok {
+		cp.seq = v.Value
+	}
+	if v, ok := out.Item["closed"].(*ddbtypes.AttributeValueMemberBOOL); ok {
+		cp.closed = v.Value
+	}
+	return cp, nil
+}
+
+func (r *Runner) save(ctx context.Context, arn, shard, seq string, closed bool) error {
+	_, err := r.ddb.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(r.checkpoints),
+		Item: map[string]ddbtypes.AttributeValue{
+			"pk":      &ddbtypes.AttributeValueMemberS{Value: cpKey(arn, shard)},
+			"seq":     &ddbtypes.AttributeValueMemberS{Value: seq},
+			"closed":  &ddbtypes.AttributeValueMemberBOOL{Value: closed},
+			"savedAt": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().UnixMilli(), 10)},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	return nil
+}
