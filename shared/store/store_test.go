@@ -98,7 +98,7 @@ func TestUpdateRacesStart(t *testing.T) {
 	t.Parallel()
 	s, _ := ddbtest.Store(t)
 	ctx := context.Background()
-	start := time.Now().Add(300 * time.Millisecond).Truncate(time.Millisecond)
+	start := time.Now().Add(time.Second).Truncate(time.Millisecond)
 	p := newPromotion(t, s, "01C", 10, start, start.Add(time.Hour), time.Now())
 	var (
 		wg      sync.WaitGroup

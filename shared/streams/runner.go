@@ -223,6 +223,7 @@ func (r *Runner) deliver(ctx context.Context, arn, shard string, recs []types.Re
 	if t := last.ApproximateCreationDateTime; t != nil {
 		r.lagMillis.Store(time.Since(*t).Milliseconds())
 	}
+	slog.Info("stream batch projected", "shard", shard, "records", done, "lag_ms", r.lagMillis.Load())
 	return done, r.save(ctx, arn, shard, aws.ToString(last.SequenceNumber), false)
 }
 

@@ -1,0 +1,89 @@
+package coupons_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/seckill/seckill/functions/coupons"
+	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
+	"github.com/seckill/seckill/shared/sale"
+)
+
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ddbtest.Main(m)
+}
+
+func get(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, out
+}
+
+func TestCouponsAndPromotions(t *testing.T) {
+	t.Parallel()
+	s, _ := ddbtest.Store(t)
+	srv := httptest.NewServer(coupons.New(s, time.Now).Router())
+	defer srv.Close()
+	ctx := context.Background()
+	now := time.Now()
+
+	older := sale.Coupon{ID: ulid.Make().String(), PromotionID: "P1", CustomerID: "alice", Discount: 0.7, GrabbedAt: now.Add(-time.Minute).Truncate(time.Millisecond).UTC()}
+	time.Sleep(2 * time.Millisecond)
+	newer := sale.Coupon{ID: ulid.Make().String(), PromotionID: "P2", CustomerID: "alice", Discount: 0.5, GrabbedAt: now.Truncate(time.Millisecond).UTC()}
+	for _, c := range []sale.Coupon{older, newer, older} { // the repeat is a replayed record
+		if err := s.ProjectCoupon(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status, body := get(t, srv.URL+"/customers/alice/coupons")
+	list := body["coupons"].([]any)
+	if status != 200 || len(list) != 2 || list[0].(map[string]any)["id"] != newer.ID || list[1].(map[string]any)["discount"] != 0.7 {
+		t.Fatalf("alice: got %d %v, want newer then older", status, body)
+	}
+	if status, body := get(t, srv.URL+"/customers/nobody/coupons"); status != 200 || body["coupons"] == nil || len(body["coupons"].([]any)) != 0 {
+		t.Fatalf("nobody: got %d %v, want an empty list", status, body)
+	}
+	if status, body := get(t, srv.URL+"/customers/bad%20id/coupons"); status != 400 || body["code"] != "invalid-request" {
+		t.Fatalf("bad id: got %d %v", status, body)
+	}
+
+	mk := func(name string, publish, finish time.Time) sale.Promotion {
+		p, err := sale.NewPromotion(ulid.Make().String(), sale.Draft{Name: name, Discount: 0.9, TotalCoupons: 10, PublishAt: publish, FinishAt: finish}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreatePromotion(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	mk("ending", now.Add(-time.Second), now.Add(300*time.Millisecond))
+	active := mk("active", now.Add(-time.Second), now.Add(time.Hour))
+	upcoming := mk("upcoming", now.Add(time.Hour), now.Add(2*time.Hour))
+	time.Sleep(400 * time.Millisecond)
+	status, body = get(t, srv.URL+"/promotions")
+	var ids []string
+	for _, p := range body["promotions"].([]any) {
+		ids = append(ids, p.(map[string]any)["id"].(string))
+	}
+	if status != 200 || len(ids) != 2 || ids[0] != upcoming.ID || ids[1] != active.ID {
+		t.Fatalf("promotions: got %d %v, want upcoming then active (newest first), not the finished one", status, ids)
+	}
+}
