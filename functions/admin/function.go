@@ -8,7 +8,6 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
 	"github.com/seckill/seckill/shared/config"
-	"github.com/seckill/seckill/shared/store"
 	"github.com/seckill/seckill/shared/web"
 )
 
@@ -26,9 +25,9 @@ func FromEnv(ctx context.Context) (http.Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	db, err := store.NewClient(ctx, "")
+	st, err := cfg.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return New(store.New(db, cfg.Tables(), cfg.StoreTimeout), cfg.AdminToken, time.Now).Router(), nil
+	return New(st, cfg.AdminToken, time.Now).Router(), nil
 }

@@ -33,11 +33,11 @@ func FromEnv(ctx context.Context) (http.Handler, error) {
 	if err := config.Load(&cfg); err != nil {
 		return nil, err
 	}
-	db, err := store.NewClient(ctx, "")
+	st, err := cfg.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return New(store.New(db, cfg.Tables(), cfg.StoreTimeout), time.Now).Router(), nil
+	return New(st, time.Now).Router(), nil
 }
 
 // Register adds the coupons routes to rt.

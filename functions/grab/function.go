@@ -21,11 +21,11 @@ func FromEnv(ctx context.Context) (http.Handler, error) {
 	if err := config.Load(&cfg); err != nil {
 		return nil, err
 	}
-	db, err := store.NewClient(ctx, "")
+	st, err := cfg.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return FromConfig(store.New(db, cfg.Tables(), cfg.StoreTimeout), cfg).Router(), nil
+	return FromConfig(st, cfg).Router(), nil
 }
 
 // FromConfig builds the grab handler over s with cfg's tuning.

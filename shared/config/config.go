@@ -3,6 +3,7 @@
 package config
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -25,6 +26,16 @@ type Store struct {
 // Tables names the tables the store works on.
 func (s Store) Tables() store.Tables {
 	return store.Tables{Sale: s.SaleTable, Coupons: s.CouponsTable}
+}
+
+// Open connects to DynamoDB through the standard AWS configuration and
+// returns the store over the configured tables; every function starts so.
+func (s Store) Open(ctx context.Context) (*store.Store, error) {
+	db, err := store.NewClient(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	return store.New(db, s.Tables(), s.StoreTimeout), nil
 }
 
 // MinAdminToken is the shortest admin token a deployed function accepts.
