@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seckill/seckill/functions/admin"
+	"github.com/seckill/seckill/shared/contract/contracttest"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
 )
 
@@ -19,7 +20,7 @@ const token = "test-admin-token-0123456789abcdef0123"
 
 func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ddbtest.Main(m)
+	ddbtest.Main(contracttest.Runner{M: m})
 }
 
 type client struct {
@@ -44,6 +45,9 @@ func (c *client) do(method, path, body string, auth bool) (int, http.Header, map
 	}
 	if auth {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

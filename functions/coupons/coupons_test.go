@@ -14,13 +14,14 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/seckill/seckill/functions/coupons"
+	"github.com/seckill/seckill/shared/contract/contracttest"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
 	"github.com/seckill/seckill/shared/sale"
 )
 
 func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ddbtest.Main(m)
+	ddbtest.Main(contracttest.Runner{M: m})
 }
 
 func get(t *testing.T, url string) (int, map[string]any) {
@@ -63,6 +64,9 @@ func TestCouponsAndPromotions(t *testing.T) {
 	}
 	if status, body := get(t, srv.URL+"/customers/nobody/coupons"); status != 200 || body["coupons"] == nil || len(body["coupons"].([]any)) != 0 {
 		t.Fatalf("nobody: got %d %v, want an empty list", status, body)
+	}
+	if status, body := get(t, srv.URL+"/openapi.json"); status != 200 || body["openapi"] != "3.0.3" {
+		t.Fatalf("openapi.json: got %d %.80v", status, body)
 	}
 	if status, body := get(t, srv.URL+"/customers/bad%20id/coupons"); status != 400 || body["code"] != "invalid-request" {
 		t.Fatalf("bad id: got %d %v", status, body)

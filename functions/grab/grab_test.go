@@ -20,6 +20,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/seckill/seckill/functions/grab"
+	"github.com/seckill/seckill/shared/contract/contracttest"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
 	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/store"
@@ -27,7 +28,7 @@ import (
 
 func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ddbtest.Main(m)
+	ddbtest.Main(contracttest.Runner{M: m})
 }
 
 // world is one test's world: fresh tables, a grab server over real HTTP.
@@ -74,7 +75,7 @@ type answer struct {
 	retryAfter string
 }
 
-var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}, Timeout: 30 * time.Second}
+var httpClient = &http.Client{Transport: contracttest.Wrap(&http.Transport{MaxIdleConnsPerHost: 128}), Timeout: 30 * time.Second}
 
 func grabOnce(t testing.TB, base, promotionID, body string) answer {
 	resp, err := httpClient.Post(base+"/promotions/"+promotionID+"/coupons", "application/json", bytes.NewBufferString(body))

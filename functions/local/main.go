@@ -61,10 +61,7 @@ func run() error {
 	}
 	st := store.New(db, tables, cfg.StoreTimeout)
 
-	rt := web.NewRouter("local")
-	admin.New(st, cfg.AdminToken, time.Now).Register(rt)
-	grab.FromConfig(st, cfg.Grab).Register(rt)
-	coupons.New(st, time.Now).Register(rt)
+	rt := router(st, cfg)
 
 	streamsClient, err := store.NewStreamsClient(ctx, endpoint)
 	if err != nil {
@@ -82,6 +79,16 @@ func run() error {
 	}
 	slog.Info("SecKill is serving", "url", "http://"+l.Addr().String(), "admin_token_default", cfg.AdminToken == "dev-admin-token")
 	return web.Serve(ctx, l, rt)
+}
+
+// router serves the whole API from one process, as the gateway does in the
+// cloud.
+func router(st *store.Store, cfg config.Local) *web.Router {
+	rt := web.NewRouter("local")
+	admin.New(st, cfg.AdminToken, time.Now).Register(rt)
+	grab.FromConfig(st, cfg.Grab).Register(rt)
+	coupons.New(st, time.Now).Register(rt)
+	return rt
 }
 
 func logLevel() slog.Level {

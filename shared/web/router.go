@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
+
+	"github.com/seckill/seckill/shared/contract"
 )
 
 // Router is an http.ServeMux whose own answers (no such path, wrong method)
@@ -15,22 +18,36 @@ import (
 type Router struct {
 	mux      *http.ServeMux
 	function string
+	patterns []string
 }
 
-// NewRouter returns a router for the named function, serving GET /healthz.
+// NewRouter returns a router for the named function, serving GET /healthz
+// and the contract at GET /openapi.json.
 func NewRouter(function string) *Router {
 	rt := &Router{mux: http.NewServeMux(), function: function}
 	rt.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	rt.Handle("GET /openapi.json", contract.Handler())
 	return rt
 }
 
 // Handle registers h for a ServeMux pattern such as "POST /admin/promotions".
-func (rt *Router) Handle(pattern string, h http.Handler) { rt.mux.Handle(pattern, h) }
+func (rt *Router) Handle(pattern string, h http.Handler) {
+	rt.mux.Handle(pattern, h)
+	rt.patterns = append(rt.patterns, pattern)
+}
+
+// Patterns returns the patterns registered, sorted, so tests can hold them
+// against the contract.
+func (rt *Router) Patterns() []string {
+	out := slices.Clone(rt.patterns)
+	slices.Sort(out)
+	return out
+}
 
 // HandleFunc registers f for a ServeMux pattern.
-func (rt *Router) HandleFunc(pattern string, f http.HandlerFunc) { rt.mux.Handle(pattern, f) }
+func (rt *Router) HandleFunc(pattern string, f http.HandlerFunc) { rt.Handle(pattern, f) }
 
 type requestIDKey struct{}
 

@@ -26,7 +26,7 @@ var (
 // Main runs the package's tests with one DynamoDB Local, stopped afterwards.
 // Without Java or the npm package, storage tests skip on a laptop and fail
 // under CI=true.
-func Main(m *testing.M) {
+func Main(m interface{ Run() int }) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	instance, startErr = ddblocal.Start(ctx, ddblocal.Options{})
 	cancel()

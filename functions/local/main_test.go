@@ -1,0 +1,38 @@
+package main
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/seckill/seckill/functions/admin"
+	"github.com/seckill/seckill/functions/coupons"
+	"github.com/seckill/seckill/functions/grab"
+	"github.com/seckill/seckill/shared/config"
+	"github.com/seckill/seckill/shared/contract"
+)
+
+// TestRoutesMatchContract holds each function's router, and the local
+// stack's, against the OpenAPI document: a route in one and not the other
+// fails.
+func TestRoutesMatchContract(t *testing.T) {
+	var all []string
+	for r := range contract.Routes() {
+		all = append(all, r.Pattern())
+	}
+	slices.Sort(all)
+	for _, tc := range []struct {
+		fn  contract.Function
+		got []string
+	}{
+		{"admin", admin.New(nil, "", nil).Router().Patterns()},
+		{"grab", grab.FromConfig(nil, config.Grab{}).Router().Patterns()},
+		{"coupons", coupons.New(nil, nil).Router().Patterns()},
+	} {
+		if want := contract.Patterns(tc.fn); !slices.Equal(tc.got, want) {
+			t.Errorf("%s serves %q, the contract says %q", tc.fn, tc.got, want)
+		}
+	}
+	if got := router(nil, config.Local{}).Patterns(); !slices.Equal(got, all) {
+		t.Errorf("make run serves %q, the contract says %q", got, all)
+	}
+}

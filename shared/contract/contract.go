@@ -1,0 +1,116 @@
+// Package contract holds the HTTP contract as an OpenAPI 3.0.3 document: the
+// one source for the routes every function serves, for what /openapi.json
+// answers, and for the route tables that template.yaml and infra/ are
+// checked against.
+package contract
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+)
+
+// YAML is the document as written.
+//
+//go:embed openapi.yaml
+var YAML []byte
+
+var parsed = sync.OnceValues(func() (map[string]any, error) {
+	var doc map[string]any
+	if err := yaml.Unmarshal(YAML, &doc); err != nil {
+		return nil, fmt.Errorf("contract: %w", err)
+	}
+	return doc, nil
+})
+
+// JSON is the document as JSON, the form clients and API Gateway import.
+var JSON = sync.OnceValue(func() []byte {
+	doc, err := parsed()
+	if err != nil {
+		panic(err) // the embedded document is checked by the package's tests
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return b
+})
+
+// Route is one operation of the contract.
+type Route struct {
+	Method string
+	Path   string // with {parameters}, as in the document
+}
+
+// Pattern is the route as an http.ServeMux pattern, "GET /promotions".
+func (r Route) Pattern() string { return r.Method + " " + r.Path }
+
+// Function names which function serves the route; the document's tags say so.
+// Routes tagged meta are served by every function.
+type Function string
+
+// Routes returns every operation of the document, sorted, with the
+// function that serves it.
+func Routes() map[Route]Function {
+	doc, err := parsed()
+	if err != nil {
+		panic(err)
+	}
+	out := map[Route]Function{}
+	paths, _ := doc["paths"].(map[string]any)
+	for path, item := range paths {
+		ops, _ := item.(map[string]any)
+		for method, op := range ops {
+			m := strings.ToUpper(method)
+			if !isMethod(m) {
+				continue // parameters, summary
+			}
+			tags, _ := op.(map[string]any)["tags"].([]any)
+			var fn Function
+			if len(tags) > 0 {
+				fn = Function(fmt.Sprint(tags[0]))
+			}
+			out[Route{Method: m, Path: path}] = fn
+		}
+	}
+	return out
+}
+
+// Patterns returns the ServeMux patterns of the routes served by fn,
+// including those every function serves, sorted.
+func Patterns(fn Function) []string {
+	var out []string
+	for r, f := range Routes() {
+		if f == fn || f == Meta {
+			out = append(out, r.Pattern())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Meta tags the routes every function serves.
+const Meta Function = "meta"
+
+func isMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+// Handler serves the document as JSON.
+func Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(JSON())
+	})
+}

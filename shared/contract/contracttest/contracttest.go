@@ -1,0 +1,233 @@
+// Package contracttest holds every HTTP exchange of a test binary against
+// the OpenAPI document, so that any drift between the code and the contract
+// fails the tests that exercise it.
+package contracttest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/seckill/seckill/shared/contract"
+)
+
+// Load parses and validates the contract, with its servers dropped so that
+// any test server's host matches.
+func Load() (*openapi3.T, routers.Router, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(contract.YAML)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load: %w", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, nil, fmt.Errorf("validate: %w", err)
+	}
+	doc.Servers = nil
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("router: %w", err)
+	}
+	return doc, router, nil
+}
+
+// Counts says how many exchanges were held against the contract.
+type Counts struct {
+	Requests  int64 // requests that conform to the document
+	Malformed int64 // requests a test sent malformed on purpose, answered by a 4xx problem
+	Unrouted  int64 // requests to paths or methods the document lacks, answered 404/405
+	Responses int64 // responses that conform to the document
+}
+
+var (
+	counts     [4]atomic.Int64
+	mu         sync.Mutex
+	violations []string
+)
+
+// Totals returns the counts so far.
+func Totals() Counts {
+	return Counts{counts[0].Load(), counts[1].Load(), counts[2].Load(), counts[3].Load()}
+}
+
+func violate(format string, args ...any) {
+	mu.Lock()
+	defer mu.Unlock()
+	violations = append(violations, fmt.Sprintf(format, args...))
+}
+
+// Transport validates every request it carries and the response to it.
+type Transport struct {
+	Base   http.RoundTripper
+	router routers.Router
+}
+
+var (
+	loadOnce  sync.Once
+	sharedRtr routers.Router
+	loadErr   error
+)
+
+// Wrap returns a Transport over base that reports violations to the test
+// binary (see Runner).
+func Wrap(base http.RoundTripper) *Transport {
+	loadOnce.Do(func() { _, sharedRtr, loadErr = Load() })
+	if loadErr != nil {
+		panic(loadErr)
+	}
+	return &Transport{Base: base, router: sharedRtr}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var reqBody []byte
+	if req.Body != nil {
+		var err error
+		if reqBody, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		_ = req.Body.Close()
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
+	resp, err := t.Base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	respBody, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(respBody))
+	if err != nil {
+		// A connection cut mid-body is the fault under test, not a contract matter.
+		return resp, nil
+	}
+	t.check(req, reqBody, resp, respBody)
+	return resp, nil
+}
+
+func (t *Transport) check(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
+	what := req.Method + " " + req.URL.Path
+	// The router matches the raw path, so an escaped id is held as sent.
+	r := req.Clone(context.Background())
+	r.Body = io.NopCloser(bytes.NewReader(reqBody))
+	route, params, err := t.router.FindRoute(r)
+	if err != nil {
+		if !routerProblem(resp, respBody) {
+			violate("%s: not in the contract, and answered %d %s rather than a not-found or method-not-allowed problem", what, resp.StatusCode, snippet(respBody))
+			return
+		}
+		counts[2].Add(1)
+		return
+	}
+	in := &openapi3filter.RequestValidationInput{
+		Request: r, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true},
+	}
+	reqErr := openapi3filter.ValidateRequest(context.Background(), in)
+	if reqErr != nil {
+		if resp.StatusCode < 400 || resp.StatusCode >= 500 && resp.StatusCode != http.StatusServiceUnavailable && resp.StatusCode != http.StatusTooManyRequests {
+			violate("%s: the request breaks the contract (%v) yet was answered %d", what, short(reqErr), resp.StatusCode)
+		}
+		counts[1].Add(1)
+	} else {
+		counts[0].Add(1)
+	}
+	out := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in,
+		Status:                 resp.StatusCode,
+		Header:                 resp.Header,
+		Body:                   io.NopCloser(bytes.NewReader(respBody)),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+		violate("%s -> %d: the response breaks the contract: %v; body %s", what, resp.StatusCode, short(err), snippet(respBody))
+		return
+	}
+	counts[3].Add(1)
+}
+
+// routerProblem says whether resp is the router's own answer for a path or
+// method outside the contract.
+func routerProblem(resp *http.Response, body []byte) bool {
+	switch resp.StatusCode {
+	case http.StatusNotFound:
+		return strings.Contains(resp.Header.Get("Content-Type"), "problem+json") && bytes.Contains(body, []byte(`"code":"not-found"`))
+	case http.StatusMethodNotAllowed:
+		return strings.Contains(resp.Header.Get("Content-Type"), "problem+json") && bytes.Contains(body, []byte(`"code":"method-not-allowed"`)) && resp.Header.Get("Allow") != ""
+	}
+	return false
+}
+
+func short(err error) string {
+	s := err.Error()
+	var me openapi3.MultiError
+	if errors.As(err, &me) && len(me) > 0 {
+		s = me.Error()
+	}
+	if len(s) > 600 {
+		s = s[:600] + "…"
+	}
+	return s
+}
+
+func snippet(b []byte) string {
+	if len(b) > 300 {
+		return string(b[:300]) + "…"
+	}
+	return string(b)
+}
+
+// Runner runs a test binary with http.DefaultTransport validating, and
+// fails it when any exchange broke the contract.
+type Runner struct{ M interface{ Run() int } }
+
+// Run installs the validating transport, runs the tests, and reports.
+func (r Runner) Run() int {
+	http.DefaultTransport = Wrap(http.DefaultTransport)
+	code := r.M.Run()
+	c := Totals()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(violations) > 0 {
+		sort.Strings(violations)
+		fmt.Fprintf(os.Stderr, "contract: %d exchanges broke the OpenAPI document:\n", len(violations))
+		for i, v := range violations {
+			if i == 20 {
+				fmt.Fprintf(os.Stderr, "  … and %d more\n", len(violations)-20)
+				break
+			}
+			fmt.Fprintln(os.Stderr, "  "+v)
+		}
+		if code == 0 {
+			code = 1
+		}
+	}
+	report(c)
+	return code
+}
+
+// report appends the counts to $SECKILL_CONTRACT_REPORT when set, so a
+// whole suite's figures can be summed.
+func report(c Counts) {
+	path := os.Getenv("SECKILL_CONTRACT_REPORT")
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%s requests=%d malformed=%d unrouted=%d responses=%d\n", os.Args[0], c.Requests, c.Malformed, c.Unrouted, c.Responses)
+}

@@ -1,0 +1,56 @@
+package contracttest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestCatchesDrift shows the validator failing what drifts from the
+// document, and passing what follows it.
+func TestCatchesDrift(t *testing.T) {
+	answers := map[string]string{
+		"/promotions/01JD8X3Q4M7C2V9K5T6N0B1R2S/coupons": `{"coupon":{"id":"x"}}`,             // fields missing
+		"/customers/alice/coupons":                       `{"coupons":[]}`,                    // conforms
+		"/promotions":                                    `{"promotions":null}`,               // null list
+		"/healthz":                                       `{"status":"ok"}`,                   // conforms
+		"/nowhere":                                       `{"code":"not-found","status":404}`, // router's answer
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/promotions/01JD8X3Q4M7C2V9K5T6N0B1R2S/coupons":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(201)
+		case "/nowhere":
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(404)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+		}
+		_, _ = w.Write([]byte(answers[r.URL.Path]))
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: Wrap(http.DefaultTransport)}
+	before := len(violations)
+	for path := range answers {
+		method, body := http.MethodGet, ""
+		if strings.HasSuffix(path, "/coupons") && strings.HasPrefix(path, "/promotions/") {
+			method, body = http.MethodPost, `{"customerId":"alice"}`
+		}
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	mu.Lock()
+	got := violations[before:]
+	violations = violations[:before]
+	mu.Unlock()
+	if len(got) != 2 {
+		t.Fatalf("got %d violations, want 2 (the grant missing fields, the null list): %q", len(got), got)
+	}
+}
