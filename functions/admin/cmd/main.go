@@ -1,9 +1,9 @@
-// Command admin runs the admin function as an HTTP server on $PORT.
+// Command admin runs the admin function: on AWS Lambda when the runtime says so, else an HTTP server on $PORT.
 package main
 
 import (
 	"github.com/seckill/seckill/functions/admin"
-	"github.com/seckill/seckill/shared/web"
+	"github.com/seckill/seckill/shared/entry"
 )
 
-func main() { web.Run("admin", admin.FromEnv) }
+func main() { entry.HTTP("admin", admin.FromEnv) }

@@ -1,9 +1,9 @@
-// Command coupons runs the coupons function as an HTTP server on $PORT.
+// Command coupons runs the coupons function: on AWS Lambda when the runtime says so, else an HTTP server on $PORT.
 package main
 
 import (
 	"github.com/seckill/seckill/functions/coupons"
-	"github.com/seckill/seckill/shared/web"
+	"github.com/seckill/seckill/shared/entry"
 )
 
-func main() { web.Run("coupons", coupons.FromEnv) }
+func main() { entry.HTTP("coupons", coupons.FromEnv) }

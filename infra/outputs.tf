@@ -1,0 +1,8 @@
+output "api_url" {
+  description = "Base URL of the API."
+  value       = aws_apigatewayv2_api.http.api_endpoint
+}
+
+output "sale_table" { value = aws_dynamodb_table.sale.name }
+output "coupons_table" { value = aws_dynamodb_table.coupons.name }
+output "projector_failures_queue" { value = aws_sqs_queue.projector_failures.url }

@@ -1,0 +1,27 @@
+variable "region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource's name; one prefix per environment."
+  type        = string
+  default     = "seckill"
+}
+
+variable "admin_token" {
+  description = "Bearer token of the admin API, at least 32 characters (openssl rand -hex 32)."
+  type        = string
+  sensitive   = true
+  validation {
+    condition     = length(var.admin_token) >= 32
+    error_message = "admin_token must be at least 32 characters."
+  }
+}
+
+variable "store_timeout" {
+  description = "Deadline of each DynamoDB call; past it a request answers 503 try-again."
+  type        = string
+  default     = "2s"
+}

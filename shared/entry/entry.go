@@ -1,0 +1,135 @@
+// Package entry is how a function's binary starts. One binary per function
+// runs in either mode, chosen by the environment:
+//
+//   - AWS Lambda (provided.al2023): AWS_LAMBDA_RUNTIME_API is set by the
+//     runtime. HTTP functions take API Gateway HTTP API (v2) events through
+//     an adapter; the projector takes the stream event source mapping's
+//     batches and answers partial batch failures.
+//   - Anywhere else (Cloud Run, Knative, a laptop, a container): HTTP
+//     functions serve on $PORT with the timeouts of web.NewServer; the
+//     projector reads the table's stream itself, checkpointing in DynamoDB.
+//
+// FUNCTION_TARGET, the Functions Framework's name for what to serve, must
+// name the binary's function when it is set, so a mis-wired deployment stops
+// at once instead of serving the wrong routes.
+package entry
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/seckill/seckill/shared/config"
+	"github.com/seckill/seckill/shared/store"
+	"github.com/seckill/seckill/shared/streams"
+	"github.com/seckill/seckill/shared/web"
+)
+
+// InLambda says whether the process runs under the Lambda runtime.
+func InLambda() bool { return os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" }
+
+// HTTPHandler is h as a Lambda handler of HTTP API v2 events.
+func HTTPHandler(h http.Handler) lambda.Handler {
+	return lambda.NewHandler(httpadapter.NewV2(h).ProxyWithContext)
+}
+
+// StreamHandler is f as a Lambda handler of DynamoDB stream events.
+func StreamHandler(f streams.Handler) lambda.Handler {
+	return lambda.NewHandler(func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+		return f(ctx, ev)
+	})
+}
+
+// HTTP is the main of an HTTP function: JSON logs, the handler built from
+// the environment (a bad configuration stops the start), then Lambda or a
+// server on $PORT until SIGINT or SIGTERM, finishing in-flight requests.
+func HTTP(function string, build func(context.Context) (http.Handler, error)) {
+	main(function, func(ctx context.Context) error {
+		h, err := build(ctx)
+		if err != nil {
+			return err
+		}
+		if InLambda() {
+			lambda.StartWithOptions(HTTPHandler(h), lambda.WithContext(ctx))
+			return nil
+		}
+		var srv config.Server
+		if err := config.Load(&srv); err != nil {
+			return err
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf(":%d", srv.Port))
+		if err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		slog.Info("listening", "addr", l.Addr().String())
+		return web.Serve(ctx, l, h)
+	})
+}
+
+// Stream is the main of a stream function: under Lambda the handler of the
+// event source mapping; elsewhere a runner that polls the sale table's
+// stream and hands build's function the same batches.
+func Stream(function string, build func(*store.Store) streams.Handler) {
+	main(function, func(ctx context.Context) error {
+		if InLambda() {
+			// The event source mapping reads the stream: only the tables matter.
+			var cfg config.Store
+			if err := config.Load(&cfg); err != nil {
+				return err
+			}
+			st, err := cfg.Open(ctx)
+			if err != nil {
+				return err
+			}
+			lambda.StartWithOptions(StreamHandler(build(st)), lambda.WithContext(ctx))
+			return nil
+		}
+		var cfg config.Projector
+		if err := config.Load(&cfg); err != nil {
+			return err
+		}
+		db, err := store.NewClient(ctx, "")
+		if err != nil {
+			return err
+		}
+		f := build(store.New(db, cfg.Tables(), cfg.StoreTimeout))
+		sc, err := store.NewStreamsClient(ctx, "")
+		if err != nil {
+			return err
+		}
+		slog.Info("reading the stream", "table", cfg.SaleTable, "checkpoints", cfg.CheckpointsTable)
+		return streams.New(db, sc, cfg.SaleTable, cfg.CheckpointsTable, f,
+			streams.Options{Poll: cfg.StreamPoll, BatchSize: cfg.StreamBatch}).Run(ctx)
+	})
+}
+
+func main(function string, run func(context.Context) error) {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", function))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := checkTarget(function)
+	if err == nil {
+		err = run(ctx)
+	}
+	stop()
+	if err != nil {
+		slog.Error("stopped", "err", err)
+		os.Exit(1)
+	}
+	slog.Info("stopped")
+}
+
+func checkTarget(function string) error {
+	if t := os.Getenv("FUNCTION_TARGET"); t != "" && t != function {
+		return fmt.Errorf("FUNCTION_TARGET is %q but this binary is the %q function", t, function)
+	}
+	return nil
+}
