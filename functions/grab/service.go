@@ -87,7 +87,9 @@ func (s *Service) Grab(ctx context.Context, id string, customer sale.CustomerID)
 		switch {
 		case err == nil:
 			return c, nil
-		case errors.As(err, &held) && slices.Contains(ambiguous, held.Coupon.ID):
+		case errors.As(err, &held) && (held.Coupon.ID == c.ID || slices.Contains(ambiguous, held.Coupon.ID)):
+			// This request's own coupon: an earlier try of this attempt (the
+			// SDK's, after a dropped answer) or of an ambiguous one landed.
 			return held.Coupon, nil
 		case errors.Is(err, store.ErrShardEmpty):
 			e.markEmpty(shard)

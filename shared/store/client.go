@@ -1,8 +1,12 @@
 package store
 
 import (
+	"time"
+
 	"context"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,7 +54,16 @@ func loadConfig(ctx context.Context, endpoint string) (aws.Config, string, error
 	if endpoint == "" {
 		endpoint = os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
 	}
-	var opts []func(*awsconfig.LoadOptions) error
+	// The SDK's own retries stay short and unthrottled: every call already
+	// runs under a deadline and the callers retry on their own terms. Its
+	// default retry quota, drained by a burst of errors in a stampede, would
+	// fail healthy calls for a while after the store came back.
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRetryer(func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.RateLimiter = ratelimit.None
+			o.MaxBackoff = 200 * time.Millisecond
+		})
+	})}
 	if endpoint != "" {
 		// Local endpoints accept any credentials; supplying fixed ones keeps a
 		// laptop without an AWS profile working and never reaches a real

@@ -32,6 +32,9 @@ type Options struct {
 	// MaxRetries of one failing record before it is logged and skipped, as
 	// Lambda's MaximumRetryAttempts sends it to the on-failure destination.
 	MaxRetries int
+	// PollTimeout bounds one poll, every call in it included, so a store
+	// that hangs never stalls the runner for longer.
+	PollTimeout time.Duration
 }
 
 // Runner polls one table's stream.
@@ -59,6 +62,9 @@ func New(ddb *dynamodb.Client, st *dynamodbstreams.Client, table, checkpoints st
 	if opts.MaxRetries <= 0 {
 		opts.MaxRetries = 3
 	}
+	if opts.PollTimeout <= 0 {
+		opts.PollTimeout = 10 * time.Second
+	}
 	return &Runner{ddb: ddb, streams: st, table: table, checkpoints: checkpoints, handle: h, opts: opts,
 		iterators: map[string]*string{}, retries: map[string]int{}}
 }
@@ -66,11 +72,14 @@ func New(ddb *dynamodb.Client, st *dynamodbstreams.Client, table, checkpoints st
 // Lag is the age of the newest record delivered, at its delivery.
 func (r *Runner) Lag() time.Duration { return time.Duration(r.lagMillis.Load()) * time.Millisecond }
 
-// Run polls until ctx ends. A checkpoint is written after each batch, so a
-// stop between batches loses nothing.
+// Run polls until ctx ends. A checkpoint is written after each batch, and
+// the end of ctx (SIGTERM) lets the poll under way finish its batch and save
+// its checkpoint before Run returns, so a stop loses and repeats nothing.
 func (r *Runner) Run(ctx context.Context) error {
 	for {
-		n, err := r.Poll(ctx)
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.PollTimeout)
+		n, err := r.Poll(pctx)
+		cancel()
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -49,6 +49,13 @@ func (rt *Router) Patterns() []string {
 // HandleFunc registers f for a ServeMux pattern.
 func (rt *Router) HandleFunc(pattern string, f http.HandlerFunc) { rt.Handle(pattern, f) }
 
+// RequestBudget bounds the time a request may wait on the store, across all
+// its calls and retries: when DynamoDB hangs or is unreachable, the client
+// hears 503 try-again within it (plus the last call's unwinding), never a
+// hung request. It is below Lambda's and the gateway's own timeouts, so the
+// answer is always ours.
+const RequestBudget = 2500 * time.Millisecond
+
 type requestIDKey struct{}
 
 // RequestID returns the id the router gave the request.
@@ -62,7 +69,9 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := newRequestID()
 	w.Header().Set("X-Request-Id", id)
-	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestIDKey{}, id), RequestBudget)
+	defer cancel()
+	r = r.WithContext(ctx)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	h, pattern := rt.mux.Handler(r)
 	defer func() {

@@ -1,0 +1,250 @@
+package grab_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seckill/seckill/functions/grab"
+	"github.com/seckill/seckill/functions/projector"
+	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
+	"github.com/seckill/seckill/shared/faultproxy"
+	"github.com/seckill/seckill/shared/sale"
+	"github.com/seckill/seckill/shared/store"
+	"github.com/seckill/seckill/shared/streams"
+	"github.com/seckill/seckill/shared/web"
+)
+
+// phase is one stretch of a faulty sale: the proxy's mode for a while.
+type phase struct {
+	mode faultproxy.Mode
+	for_ time.Duration
+}
+
+// timed is one answer with when its request started and how long it took.
+type timed struct {
+	answer
+	customer string
+	start    time.Time
+	took     time.Duration
+}
+
+// faultySale runs a sale of total coupons for customers over real HTTP,
+// with the grab function, the stream runner and the projector all reaching
+// DynamoDB Local through a fault proxy that goes through phases once
+// `after` grants have landed. Each customer retries until it hears a
+// definite answer, honouring Retry-After (shortened), as real clients do.
+// It returns every answer, when each phase began, and checks the
+// invariants from the tables and the read model.
+func faultySale(t *testing.T, total, customers int, phases []phase) ([]timed, []time.Time) {
+	ctx := context.Background()
+	direct := ddbtest.Client(t)
+	tables := ddbtest.Tables(t, direct)
+	u, _ := url.Parse(ddbtest.Endpoint(t))
+	proxy, err := faultproxy.Start(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	viaProxy, err := store.NewClient(ctx, proxy.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamsViaProxy, err := store.NewStreamsClient(ctx, proxy.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(viaProxy, tables, 0)
+	srv := httptest.NewServer(grab.New(grab.NewService(st, time.Now, time.Second, 8)).Router())
+	defer srv.Close()
+	runnerCtx, stopRunner := context.WithCancel(ctx)
+	runnerDone := make(chan error, 1)
+	go func() {
+		runnerDone <- streams.New(viaProxy, streamsViaProxy, tables.Sale, tables.Checkpoints, projector.New(st).Handle,
+			streams.Options{Poll: 50 * time.Millisecond, PollTimeout: 3 * time.Second}).Run(runnerCtx)
+	}()
+	defer func() { stopRunner(); <-runnerDone }()
+
+	w := &world{t: t, store: store.New(direct, tables, 0), db: direct, url: srv.URL}
+	p := w.promotion(total, time.Now().Add(-time.Second), time.Now().Add(time.Hour))
+
+	var (
+		mu      sync.Mutex
+		answers []timed
+		granted int
+	)
+	faultsBegin := make(chan struct{})
+	var begun sync.Once
+	queue := make(chan string)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range queue {
+				for {
+					start := time.Now()
+					a := grabOnce(t, w.url, p.ID, customerBody(c))
+					mu.Lock()
+					answers = append(answers, timed{a, c, start, time.Since(start)})
+					if a.status == http.StatusCreated {
+						granted++
+						if granted == total/5 {
+							begun.Do(func() { close(faultsBegin) })
+						}
+					}
+					mu.Unlock()
+					if a.status != http.StatusServiceUnavailable && a.status != http.StatusTooManyRequests {
+						break
+					}
+					time.Sleep(100 * time.Millisecond) // Retry-After says 1 s; the test is in a hurry
+				}
+			}
+		}()
+	}
+	var marks []time.Time
+	phasesDone := make(chan struct{})
+	go func() {
+		defer close(phasesDone)
+		select {
+		case <-faultsBegin:
+		case <-time.After(30 * time.Second):
+			t.Error("the sale never reached the fault")
+		}
+		for _, ph := range phases {
+			marks = append(marks, time.Now())
+			if err := proxy.Set(ph.mode); err != nil {
+				t.Error(err)
+			}
+			time.Sleep(ph.for_)
+		}
+		marks = append(marks, time.Now())
+		_ = proxy.Set(faultproxy.Pass)
+	}()
+	for i := range customers {
+		queue <- fmt.Sprintf("cust-%04d", i)
+	}
+	close(queue)
+	wg.Wait()
+	<-phasesDone
+
+	// Invariants, from the tables: stock exact, nobody twice, and every
+	// customer told of a coupon holds exactly that one.
+	w.checkTotals(p, min(total, customers))
+	holders := map[string]string{}
+	for _, it := range w.couponsInTable(p.ID) {
+		holders[it.CustomerID] = it.CouponID
+	}
+	final := map[string]timed{}
+	for _, a := range answers {
+		switch {
+		case a.status == http.StatusCreated, a.status == http.StatusConflict && (a.code == "sold-out" || a.code == "already-grabbed"):
+			final[a.customer] = a
+		case (a.status == http.StatusServiceUnavailable || a.status == http.StatusTooManyRequests) && a.code == "try-again" && a.retryAfter == "1":
+		default:
+			t.Errorf("%s: unexpected answer %+v", a.customer, a.answer)
+		}
+	}
+	for c, a := range final {
+		if a.code == "sold-out" && holders[c] != "" {
+			t.Errorf("%s was told sold-out but holds %s", c, holders[c])
+		}
+		if (a.status == http.StatusCreated || a.code == "already-grabbed") && holders[c] != a.couponID {
+			t.Errorf("%s was told of coupon %q, holds %q", c, a.couponID, holders[c])
+		}
+	}
+	if len(final) != customers {
+		t.Errorf("%d of %d customers heard a definite answer", len(final), customers)
+	}
+
+	// The read model converges: every holder's coupon exactly once.
+	deadline := time.Now().Add(30 * time.Second)
+	for c, id := range holders {
+		for {
+			got, err := w.store.CustomerCoupons(ctx, sale.CustomerID(c))
+			if err == nil && len(got) == 1 && got[0].ID == id {
+				break
+			}
+			if err == nil && len(got) > 1 {
+				t.Fatalf("%s has %d coupons in the read model", c, len(got))
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the coupon of %s never reached the read model", c)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return answers, marks
+}
+
+// outageFigures reports, for requests under way at some time in [from,
+// to), the answer-time p99 and the count of each status, and the recovery
+// time: from `to` until the first definite answer to a request started
+// after it.
+func outageFigures(answers []timed, from, to time.Time) (p99 time.Duration, statuses map[int]int, recovery time.Duration) {
+	statuses = map[int]int{}
+	var took []time.Duration
+	recovery = -1
+	for _, a := range answers {
+		if a.start.Before(to) && a.start.Add(a.took).After(from) {
+			took = append(took, a.took)
+			statuses[a.status]++
+		}
+		if !a.start.Before(to) && a.status != http.StatusServiceUnavailable {
+			if r := a.start.Add(a.took).Sub(to); recovery < 0 || r < recovery {
+				recovery = r
+			}
+		}
+	}
+	slices.Sort(took)
+	if len(took) > 0 {
+		p99 = took[(len(took)*99)/100]
+	}
+	return p99, statuses, recovery
+}
+
+// TestStoreOutage blackholes the store for four seconds mid-sale, then
+// refuses connections for two: clients get try-again in bounded time, the
+// functions recover on their own, and nothing is lost or doubled.
+//
+// Not parallel: the answer times it reports are cleaner alone.
+func TestStoreOutage(t *testing.T) {
+	answers, marks := faultySale(t, 150, 400, []phase{
+		{faultproxy.Blackhole, 4 * time.Second},
+		{faultproxy.Pass, time.Second},
+		{faultproxy.Refuse, 2 * time.Second},
+	})
+	for i, name := range []string{"blackhole", "pass", "refuse"} {
+		if name == "pass" {
+			continue
+		}
+		p99, statuses, recovery := outageFigures(answers, marks[i], marks[i+1])
+		t.Logf("%s: %v answers, p99 %v, recovery after it %v", name, statuses, p99, recovery)
+		if statuses[http.StatusServiceUnavailable] == 0 {
+			t.Errorf("%s: no request saw the fault", name)
+		}
+		// Bounded, not fast: the budget is 2.5 s; a hung request would take 30.
+		if p99 > 2*web.RequestBudget {
+			t.Errorf("%s: p99 answer time %v, want it bounded by the request budget %v", name, p99, web.RequestBudget)
+		}
+	}
+}
+
+// TestConnectionsCut cuts every connection after its request reached
+// DynamoDB and before the answer came back, for three seconds mid-sale:
+// transactions land without their callers knowing. Retries must find those
+// coupons (201 or already-grabbed with them) and never grant a second.
+func TestConnectionsCut(t *testing.T) {
+	answers, marks := faultySale(t, 150, 400, []phase{{faultproxy.Cut, 3 * time.Second}})
+	p99, statuses, recovery := outageFigures(answers, marks[0], marks[1])
+	t.Logf("cut: %v answers, p99 %v, recovery after it %v", statuses, p99, recovery)
+	if statuses[http.StatusServiceUnavailable] == 0 {
+		t.Error("no request saw the cut")
+	}
+}
