@@ -47,10 +47,14 @@ localstack-deploy:
 bench-grab: node_modules/.installed
 	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkGrabPath$$' -benchtime 1x ./functions/grab
 
-# Each fuzz target for FUZZTIME; the seed corpora also run in `make test`.
+# Each fuzz target for FUZZTIME; the committed corpora also run in `make test`.
+FUZZ := ./functions/admin:FuzzParseDraft ./functions/grab:FuzzParseRequest \
+        ./shared/sale:FuzzPathAndQuery ./shared/entry:FuzzHTTPEvent ./functions/projector:FuzzStreamEvent
 fuzz:
-	$(GO) test ./functions/admin -run '^$$' -fuzz '^FuzzParseDraft$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./functions/grab -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME)
+	@for t in $(FUZZ); do \
+	  echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+	  $(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
 
 lint:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }

@@ -25,21 +25,22 @@ locals {
     SECKILL_COUPONS_TABLE = aws_dynamodb_table.coupons.name
     SECKILL_STORE_TIMEOUT = var.store_timeout
   }
+  http = merge(local.tables, { SECKILL_REQUEST_TIMEOUT = var.request_timeout })
   functions = {
     admin = {
       description = "Promotions for the shop's staff."
-      environment = merge(local.tables, { SECKILL_ADMIN_TOKEN = var.admin_token })
+      environment = merge(local.http, { SECKILL_ADMIN_TOKEN = var.admin_token })
       reserved    = -1
     }
     grab = {
       description = "Grabs a coupon, first come first served."
-      environment = merge(local.tables, { SECKILL_PROMOTION_TTL = "2s", SECKILL_GRAB_MAX_ATTEMPTS = "8" })
+      environment = merge(local.http, { SECKILL_PROMOTION_TTL = "2s", SECKILL_GRAB_MAX_ATTEMPTS = "8" })
       # Bounds the write rate a stampede can push at the table.
       reserved = 200
     }
     coupons = {
       description = "A customer's coupons and the promotions on offer."
-      environment = local.tables
+      environment = local.http
       reserved    = -1
     }
     projector = {

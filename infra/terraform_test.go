@@ -71,6 +71,7 @@ func (c tfConfig) locals(t *testing.T) map[string]cty.Value {
 		Variables: map[string]cty.Value{
 			"var": cty.ObjectVal(map[string]cty.Value{
 				"admin_token": cty.StringVal("var.admin_token"), "store_timeout": cty.StringVal("var.store_timeout"),
+				"request_timeout": cty.StringVal("var.request_timeout"),
 			}),
 			"aws_dynamodb_table": cty.ObjectVal(map[string]cty.Value{
 				"sale":    cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("sale")}),
@@ -80,7 +81,7 @@ func (c tfConfig) locals(t *testing.T) map[string]cty.Value {
 		Functions: map[string]function.Function{"merge": stdlib.MergeFunc},
 	}
 	out := map[string]cty.Value{}
-	for _, name := range []string{"tables", "functions", "routes"} {
+	for _, name := range []string{"tables", "http", "functions", "routes"} {
 		a, ok := attrs[name]
 		if !ok {
 			t.Fatalf("no local %q", name)

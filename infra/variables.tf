@@ -21,7 +21,13 @@ variable "admin_token" {
 }
 
 variable "store_timeout" {
-  description = "Deadline of each DynamoDB call; past it a request answers 503 try-again."
+  description = "Deadline of each DynamoDB call."
   type        = string
   default     = "2s"
+}
+
+variable "request_timeout" {
+  description = "Bound on a request's whole wait on DynamoDB, retries included; past it the client hears 503 try-again."
+  type        = string
+  default     = "2500ms"
 }

@@ -30,8 +30,9 @@ for fn in admin grab coupons projector; do
   (cd "$out" && rm -f function.zip && zip -q function.zip bootstrap)
   vars="$env_vars"
   case "$fn" in
-    admin) vars="$vars,SECKILL_ADMIN_TOKEN=$token" ;;
-    grab) vars="$vars,SECKILL_PROMOTION_TTL=2s,SECKILL_GRAB_MAX_ATTEMPTS=8" ;;
+    admin) vars="$vars,SECKILL_REQUEST_TIMEOUT=2500ms,SECKILL_ADMIN_TOKEN=$token" ;;
+    grab) vars="$vars,SECKILL_REQUEST_TIMEOUT=2500ms,SECKILL_PROMOTION_TTL=2s,SECKILL_GRAB_MAX_ATTEMPTS=8" ;;
+    coupons) vars="$vars,SECKILL_REQUEST_TIMEOUT=2500ms" ;;
   esac
   aws lambda delete-function --function-name "$prefix-$fn" >/dev/null 2>&1 || true
   aws lambda create-function --function-name "$prefix-$fn" --runtime provided.al2023 --handler bootstrap \

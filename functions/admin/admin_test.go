@@ -3,11 +3,14 @@ package admin_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,9 +21,41 @@ import (
 
 const token = "test-admin-token-0123456789abcdef0123"
 
+// logs holds every log line of the test binary, which must never carry the
+// token.
+var logs syncBuffer
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 func TestMain(m *testing.M) {
-	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ddbtest.Main(contracttest.Runner{M: m})
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	ddbtest.Main(tokenCheck{contracttest.Runner{M: m}})
+}
+
+type tokenCheck struct{ m interface{ Run() int } }
+
+func (c tokenCheck) Run() int {
+	code := c.m.Run()
+	if strings.Contains(logs.String(), token) || strings.Contains(logs.String(), strings.Repeat("x", len(token))) {
+		fmt.Fprintln(os.Stderr, "a token appeared in the logs")
+		return 1
+	}
+	return code
 }
 
 type client struct {
@@ -55,6 +90,9 @@ func (c *client) do(method, path, body string, auth bool) (int, http.Header, map
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	if bytes.Contains(raw, []byte(token)) {
+		c.t.Errorf("%s %s: the response carries the admin token", method, path)
+	}
 	var out map[string]any
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &out); err != nil {

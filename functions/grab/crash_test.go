@@ -2,11 +2,7 @@ package grab_test
 
 import (
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -14,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
+	"github.com/seckill/seckill/shared/proctest"
 )
 
 // TestCrashMidSale runs the grab function's real binary, SIGKILLs it while
@@ -23,35 +20,19 @@ import (
 func TestCrashMidSale(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, nil)
-	bin := filepath.Join(t.TempDir(), "grab")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := proctest.Build(t, "./cmd")
 	tables := w.store.Tables()
-	start := func() (*exec.Cmd, string) {
-		port := freePort(t)
-		cmd := exec.Command(bin)
-		cmd.Env = append(os.Environ(),
+	start := func() (*proctest.Process, string) {
+		port := proctest.FreePort(t)
+		cmd := proctest.Start(t, bin,
 			"PORT="+port,
 			"AWS_ENDPOINT_URL_DYNAMODB="+ddbtest.Endpoint(t),
 			"SECKILL_SALE_TABLE="+tables.Sale,
 			"SECKILL_COUPONS_TABLE="+tables.Coupons,
 		)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		url := "http://127.0.0.1:" + port
-		for deadline := time.Now().Add(20 * time.Second); ; {
-			if resp, err := http.Get(url + "/healthz"); err == nil {
-				resp.Body.Close()
-				return cmd, url
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("grab binary did not come up")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		proctest.WaitHTTP(t, url+"/healthz")
+		return cmd, url
 	}
 	const total, customers = 400, 600
 	p := w.promotion(total, time.Now().Add(-time.Second), time.Now().Add(time.Hour))
@@ -97,7 +78,7 @@ func TestCrashMidSale(t *testing.T) {
 						crashOnce.Do(func() {
 							go func() {
 								_ = cmd.Process.Signal(syscall.SIGKILL)
-								_ = cmd.Wait()
+								_ = cmd.Wait(t, 10*time.Second)
 								var next string
 								cmd, next = start()
 								current.Store(next)
@@ -116,23 +97,12 @@ func TestCrashMidSale(t *testing.T) {
 	close(jobs)
 	wg.Wait()
 	<-restarted
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 
 	if len(winners) != total {
 		t.Errorf("got %d customers holding a coupon, want %d", len(winners), total)
 	}
 	w.checkTotals(p, total)
 	t.Logf("granted answers %d, holders %d, failed requests during the crash %d", granted.Load(), len(winners), refused.Load())
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
 }
 
 // quiet lets grabOnce report transport errors, expected while the server is

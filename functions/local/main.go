@@ -84,7 +84,7 @@ func run() error {
 // router serves the whole API from one process, as the gateway does in the
 // cloud.
 func router(st *store.Store, cfg config.Local) *web.Router {
-	rt := web.NewRouter("local")
+	rt := web.NewRouter("local").SetBudget(cfg.RequestTimeout)
 	admin.New(st, cfg.AdminToken, time.Now).Register(rt)
 	grab.FromConfig(st, cfg.Grab).Register(rt)
 	coupons.New(st, time.Now).Register(rt)

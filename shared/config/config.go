@@ -25,6 +25,13 @@ type Store struct {
 	StoreTimeout time.Duration `envconfig:"STORE_TIMEOUT" default:"2s"`
 }
 
+// HTTP configures what every HTTP function shares.
+type HTTP struct {
+	// RequestTimeout bounds a request's whole wait on the store, retries
+	// included; past it the client hears 503 try-again.
+	RequestTimeout time.Duration `envconfig:"REQUEST_TIMEOUT" default:"2500ms"`
+}
+
 // Tables names the tables the store works on.
 func (s Store) Tables() store.Tables {
 	return store.Tables{Sale: s.SaleTable, Coupons: s.CouponsTable}
@@ -46,6 +53,7 @@ const MinAdminToken = 32
 // Admin configures the admin function.
 type Admin struct {
 	Store
+	HTTP
 	AdminToken string `envconfig:"ADMIN_TOKEN"`
 }
 
@@ -60,6 +68,7 @@ func (a Admin) Validate() error {
 // Grab configures the grab function.
 type Grab struct {
 	Store
+	HTTP
 	// PromotionTTL is how long an instance trusts its copy of a promotion.
 	// A stale copy is harmless (every grant checks the version on the shard
 	// it writes); the TTL only bounds how long a deleted promotion is
@@ -73,6 +82,7 @@ type Grab struct {
 // Coupons configures the coupons function.
 type Coupons struct {
 	Store
+	HTTP
 }
 
 // Server is where an HTTP function listens.

@@ -108,7 +108,8 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 func (in *Instance) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	client := &http.Client{Timeout: time.Second}
+	// Its own transport: the probe is no client of the API (tests wrap the default one).
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{}}
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, in.endpoint, nil)
 		if resp, err := client.Do(req); err == nil {

@@ -19,12 +19,13 @@ type Router struct {
 	mux      *http.ServeMux
 	function string
 	patterns []string
+	budget   time.Duration
 }
 
 // NewRouter returns a router for the named function, serving GET /healthz
 // and the contract at GET /openapi.json.
 func NewRouter(function string) *Router {
-	rt := &Router{mux: http.NewServeMux(), function: function}
+	rt := &Router{mux: http.NewServeMux(), function: function, budget: RequestBudget}
 	rt.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -38,6 +39,15 @@ func (rt *Router) Handle(pattern string, h http.Handler) {
 	rt.patterns = append(rt.patterns, pattern)
 }
 
+// SetBudget replaces RequestBudget for this router's requests; zero or less
+// keeps it.
+func (rt *Router) SetBudget(d time.Duration) *Router {
+	if d > 0 {
+		rt.budget = d
+	}
+	return rt
+}
+
 // Patterns returns the patterns registered, sorted, so tests can hold them
 // against the contract.
 func (rt *Router) Patterns() []string {
@@ -49,10 +59,10 @@ func (rt *Router) Patterns() []string {
 // HandleFunc registers f for a ServeMux pattern.
 func (rt *Router) HandleFunc(pattern string, f http.HandlerFunc) { rt.Handle(pattern, f) }
 
-// RequestBudget bounds the time a request may wait on the store, across all
-// its calls and retries: when DynamoDB hangs or is unreachable, the client
-// hears 503 try-again within it (plus the last call's unwinding), never a
-// hung request. It is below Lambda's and the gateway's own timeouts, so the
+// RequestBudget is the default bound on the time a request may wait on the
+// store, across all its calls and retries: when DynamoDB hangs or is
+// unreachable, the client hears 503 try-again within it, never a hung
+// request. It is below Lambda's and the gateway's own timeouts, so the
 // answer is always ours.
 const RequestBudget = 2500 * time.Millisecond
 
@@ -69,7 +79,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := newRequestID()
 	w.Header().Set("X-Request-Id", id)
-	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestIDKey{}, id), RequestBudget)
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestIDKey{}, id), rt.budget)
 	defer cancel()
 	r = r.WithContext(ctx)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,20 +21,14 @@ import (
 var (
 	instance *ddblocal.Instance
 	startErr error
+	started  sync.Once
 	counter  atomic.Int64
 )
 
-// Main runs the package's tests with one DynamoDB Local, stopped afterwards.
-// Without Java or the npm package, storage tests skip on a laptop and fail
-// under CI=true.
+// Main runs the package's tests, then stops DynamoDB Local if a test
+// started it. It starts on first use, so that tests and fuzz workers that
+// never touch storage do not pay for a JVM.
 func Main(m interface{ Run() int }) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	instance, startErr = ddblocal.Start(ctx, ddblocal.Options{})
-	cancel()
-	if startErr != nil && os.Getenv("CI") == "true" {
-		fmt.Fprintln(os.Stderr, "ddbtest: DynamoDB Local is required when CI=true:", startErr)
-		os.Exit(1)
-	}
 	code := m.Run()
 	if instance != nil {
 		instance.Stop()
@@ -41,13 +36,19 @@ func Main(m interface{ Run() int }) {
 	os.Exit(code)
 }
 
-// Endpoint returns DynamoDB Local's URL, failing or skipping t as Main says
-// when it is not running.
+// Endpoint returns DynamoDB Local's URL, starting it on first use. Without
+// Java or the npm package, storage tests skip on a laptop and fail under
+// CI=true.
 func Endpoint(t testing.TB) string {
 	t.Helper()
-	if instance == nil {
+	started.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		instance, startErr = ddblocal.Start(ctx, ddblocal.Options{})
+	})
+	if startErr != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("DynamoDB Local is not running: %v", startErr)
+			t.Fatalf("DynamoDB Local is required when CI=true: %v", startErr)
 		}
 		t.Skipf("DynamoDB Local is not running (%v); run `npm ci`", startErr)
 	}
