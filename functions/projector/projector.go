@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -33,30 +34,45 @@ var errMalformed = errors.New("malformed stream record")
 // idempotent: a replayed record changes nothing.
 func (p *Projector) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	resp := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
+	var projected int
+	var oldest time.Time
 	for _, rec := range ev.Records {
-		if err := p.project(ctx, rec); err != nil {
+		c, err := p.project(ctx, rec)
+		if err != nil {
 			slog.WarnContext(ctx, "record not projected", "event_id", rec.EventID, "sequence", rec.Change.SequenceNumber, "err", err)
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
+			continue
 		}
+		if c != nil {
+			projected++
+			if oldest.IsZero() || c.GrabbedAt.Before(oldest) {
+				oldest = c.GrabbedAt
+			}
+		}
+	}
+	if projected > 0 {
+		// Grant to visible, for the batch's oldest grant: the read model's lag.
+		slog.InfoContext(ctx, "coupons projected", "coupons", projected, "lag_ms", time.Since(oldest).Milliseconds())
 	}
 	return resp, nil
 }
 
-func (p *Projector) project(ctx context.Context, rec events.DynamoDBEventRecord) error {
+// project writes the record's coupon, if it holds one, and returns it.
+func (p *Projector) project(ctx context.Context, rec events.DynamoDBEventRecord) (*sale.Coupon, error) {
 	// Coupons are only ever inserted; promotions and shards change all the
 	// time and are skipped by a look at one attribute.
 	if rec.EventName != "INSERT" {
-		return nil
+		return nil, nil
 	}
 	kind, ok := rec.Change.NewImage["kind"]
 	if !ok || kind.DataType() != events.DataTypeString || kind.String() != store.KindCoupon {
-		return nil
+		return nil, nil
 	}
 	c, err := Coupon(rec.Change.NewImage)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return p.store.ProjectCoupon(ctx, c)
+	return &c, p.store.ProjectCoupon(ctx, c)
 }
 
 // Coupon decodes a coupon from a stream image.

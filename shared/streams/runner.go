@@ -69,7 +69,10 @@ func New(ddb *dynamodb.Client, st *dynamodbstreams.Client, table, checkpoints st
 		iterators: map[string]*string{}, retries: map[string]int{}}
 }
 
-// Lag is the age of the newest record delivered, at its delivery.
+// Lag is the age of the newest record delivered, at its delivery, from the
+// record's ApproximateCreationDateTime: whole seconds on DynamoDB, whole
+// minutes on DynamoDB Local, so it tells a stalled runner from a live one,
+// not the read model's lag (the projector logs that, from grant times).
 func (r *Runner) Lag() time.Duration { return time.Duration(r.lagMillis.Load()) * time.Millisecond }
 
 // Run polls until ctx ends. A checkpoint is written after each batch, and
@@ -232,7 +235,7 @@ func (r *Runner) deliver(ctx context.Context, arn, shard string, recs []types.Re
 	if t := last.ApproximateCreationDateTime; t != nil {
 		r.lagMillis.Store(time.Since(*t).Milliseconds())
 	}
-	slog.Info("stream batch projected", "shard", shard, "records", done, "lag_ms", r.lagMillis.Load())
+	slog.Info("stream batch projected", "shard", shard, "records", done, "record_age_ms", r.lagMillis.Load())
 	return done, r.save(ctx, arn, shard, aws.ToString(last.SequenceNumber), false)
 }
 
