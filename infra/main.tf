@@ -217,7 +217,7 @@ data "aws_iam_policy_document" "coupons" {
 
 data "aws_iam_policy_document" "projector" {
   statement {
-    actions   = ["dynamodb:PutItem"]
+    actions   = ["dynamodb:BatchWriteItem"]
     resources = [aws_dynamodb_table.coupons.arn]
   }
   statement {

@@ -42,6 +42,36 @@ type entry struct {
 	mu      sync.Mutex
 	empty   []bool // shards seen empty, for promo.Version
 	soldOut bool
+	// holders are customers this instance has seen hold a coupon. A coupon
+	// is never taken back, so a customer asking again is answered from
+	// here, without a transaction that would fail on the coupon anyway.
+	// Reloads of the same version share the set.
+	holders *holders
+}
+
+// holders maps customers to the coupon they hold, up to maxHolders.
+type holders struct {
+	mu sync.Mutex
+	m  map[sale.CustomerID]sale.Coupon
+}
+
+// maxHolders bounds the memory one promotion's holders take (about 100
+// bytes each); past it, repeat asks cost a transaction again.
+const maxHolders = 200_000
+
+func (h *holders) get(customer sale.CustomerID) (sale.Coupon, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c, ok := h.m[customer]
+	return c, ok
+}
+
+func (h *holders) add(customer sale.CustomerID, c sale.Coupon) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.m) < maxHolders {
+		h.m[customer] = c
+	}
 }
 
 // NewService returns a grab service. ttl bounds how long a promotion is read
@@ -52,6 +82,29 @@ func NewService(s *store.Store, now func() time.Time, ttl time.Duration, maxAtte
 
 // Grab grants customer a coupon of promotion id, or says why not.
 func (s *Service) Grab(ctx context.Context, id string, customer sale.CustomerID) (sale.Coupon, error) {
+	e, err := s.entry(ctx, id, false)
+	if err != nil {
+		return sale.Coupon{}, err
+	}
+	if err := e.promo.CheckWindow(s.now()); err != nil {
+		return sale.Coupon{}, err
+	}
+	if c, ok := e.holders.get(customer); ok {
+		return sale.Coupon{}, &sale.AlreadyGrabbedError{Coupon: c}
+	}
+	c, err := s.grab(ctx, id, customer)
+	var held *sale.AlreadyGrabbedError
+	switch {
+	case err == nil:
+		e.holders.add(customer, c)
+	case errors.As(err, &held):
+		e.holders.add(customer, held.Coupon)
+	}
+	return c, err
+}
+
+// grab makes the attempts of one grant.
+func (s *Service) grab(ctx context.Context, id string, customer sale.CustomerID) (sale.Coupon, error) {
 	e, err := s.entry(ctx, id, false)
 	if err != nil {
 		return sale.Coupon{}, err
@@ -158,11 +211,14 @@ func (s *Service) entry(ctx context.Context, id string, fresh bool) (*entry, err
 		defer s.mu.Unlock()
 		if old := s.cache[id]; old != nil && err == nil && old.err == nil && old.promo.Version == p.Version {
 			old.mu.Lock()
-			next.empty, next.soldOut = slices.Clone(old.empty), old.soldOut
+			next.empty, next.soldOut, next.holders = slices.Clone(old.empty), old.soldOut, old.holders
 			old.mu.Unlock()
 		}
 		if next.empty == nil && err == nil {
 			next.empty = make([]bool, p.Shards)
+		}
+		if next.holders == nil {
+			next.holders = &holders{m: map[sale.CustomerID]sale.Coupon{}}
 		}
 		s.cache[id] = next
 		return next, nil

@@ -29,21 +29,40 @@ func New(s *store.Store) *Projector { return &Projector{store: s} }
 var errMalformed = errors.New("malformed stream record")
 
 // Handle projects one batch in the shape AWS Lambda delivers for DynamoDB
-// Streams. Each record that fails is reported alone in batchItemFailures;
-// the others are done. Streams deliver at least once, so every write is
-// idempotent: a replayed record changes nothing.
+// Streams. Each record that fails is reported alone in batchItemFailures,
+// in stream order; the others are done. Streams deliver at least once, so
+// every write is idempotent: a replayed record changes nothing, and writing
+// a batch's coupons together (25 to a call) cannot reorder anything that
+// matters.
 func (p *Projector) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-	resp := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
-	var projected int
-	var oldest time.Time
-	for _, rec := range ev.Records {
-		c, err := p.project(ctx, rec)
-		if err != nil {
-			slog.WarnContext(ctx, "record not projected", "event_id", rec.EventID, "sequence", rec.Change.SequenceNumber, "err", err)
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
-			continue
+	errs := make([]error, len(ev.Records))
+	var coupons []sale.Coupon
+	var from []int // record index of each coupon
+	for i, rec := range ev.Records {
+		c, err := couponOf(rec)
+		switch {
+		case err != nil:
+			errs[i] = err
+		case c != nil:
+			coupons = append(coupons, *c)
+			from = append(from, i)
 		}
-		if c != nil {
+	}
+	for k, err := range p.store.ProjectCoupons(ctx, coupons) {
+		errs[from[k]] = err
+	}
+
+	resp := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
+	projected := 0
+	var oldest time.Time
+	for i, rec := range ev.Records {
+		if errs[i] != nil {
+			slog.WarnContext(ctx, "record not projected", "event_id", rec.EventID, "sequence", rec.Change.SequenceNumber, "err", errs[i])
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
+		}
+	}
+	for k, c := range coupons {
+		if errs[from[k]] == nil {
 			projected++
 			if oldest.IsZero() || c.GrabbedAt.Before(oldest) {
 				oldest = c.GrabbedAt
@@ -57,8 +76,9 @@ func (p *Projector) Handle(ctx context.Context, ev events.DynamoDBEvent) (events
 	return resp, nil
 }
 
-// project writes the record's coupon, if it holds one, and returns it.
-func (p *Projector) project(ctx context.Context, rec events.DynamoDBEventRecord) (*sale.Coupon, error) {
+// couponOf returns the coupon a record inserts, nil for records the read
+// model does not care about.
+func couponOf(rec events.DynamoDBEventRecord) (*sale.Coupon, error) {
 	// Coupons are only ever inserted; promotions and shards change all the
 	// time and are skipped by a look at one attribute.
 	if rec.EventName != "INSERT" {
@@ -72,7 +92,7 @@ func (p *Projector) project(ctx context.Context, rec events.DynamoDBEventRecord)
 	if err != nil {
 		return nil, err
 	}
-	return &c, p.store.ProjectCoupon(ctx, c)
+	return &c, nil
 }
 
 // Coupon decodes a coupon from a stream image.

@@ -33,6 +33,6 @@ var Access = map[string]map[Table][]string{
 	// The projector's stream reads are the event source mapping's, granted
 	// by the managed stream-execution policy SAM and Terraform attach.
 	"projector": {
-		CouponsTable: {"dynamodb:PutItem"},
+		CouponsTable: {"dynamodb:BatchWriteItem"},
 	},
 }

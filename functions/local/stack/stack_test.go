@@ -1,4 +1,4 @@
-package main
+package stack
 
 import (
 	"slices"
@@ -32,7 +32,7 @@ func TestRoutesMatchContract(t *testing.T) {
 			t.Errorf("%s serves %q, the contract says %q", tc.fn, tc.got, want)
 		}
 	}
-	if got := router(nil, config.Local{}).Patterns(); !slices.Equal(got, all) {
+	if got := Router(nil, config.Local{}).Patterns(); !slices.Equal(got, all) {
 		t.Errorf("make run serves %q, the contract says %q", got, all)
 	}
 }

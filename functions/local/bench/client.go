@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// client speaks the contract of API.md, nothing more: the simulator is a
+// customer like any other.
+type client struct {
+	base, token string
+	http        *http.Client
+}
+
+func newClient(base, token string, conns int) *client {
+	return &client{base: base, token: token, http: &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2},
+	}}
+}
+
+type coupon struct {
+	ID          string `json:"id"`
+	PromotionID string `json:"promotionId"`
+	CustomerID  string `json:"customerId"`
+}
+
+type promotion struct {
+	ID             string `json:"id"`
+	TotalCoupons   int    `json:"totalCoupons"`
+	CouponsLeft    int    `json:"couponsLeft"`
+	CouponsGranted int    `json:"couponsGranted"`
+}
+
+// grabAnswer is one grab's outcome as the client saw it.
+type grabAnswer struct {
+	Status int
+	Code   string
+	Coupon *coupon
+	Err    error // transport failure
+}
+
+// Outcome names the answer: granted, already-grabbed, sold-out,
+// try-again, or other (anything the contract does not allow).
+func (a grabAnswer) Outcome() string {
+	switch {
+	case a.Err == nil && a.Status == http.StatusCreated && a.Coupon != nil:
+		return "granted"
+	case a.Status == http.StatusConflict && (a.Code == "already-grabbed" && a.Coupon != nil || a.Code == "sold-out"):
+		return a.Code
+	case (a.Status == http.StatusServiceUnavailable || a.Status == http.StatusTooManyRequests) && a.Code == "try-again":
+		return "try-again"
+	}
+	return "other"
+}
+
+func (c *client) do(ctx context.Context, method, path string, body any, admin bool, out any) (int, error) {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
+	if err != nil {
+		return 0, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if admin {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("%s %s answered %d with %q", method, path, resp.StatusCode, raw)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// createPromotion starts a promotion of total coupons now.
+func (c *client) createPromotion(ctx context.Context, name string, total int) (promotion, error) {
+	var p promotion
+	status, err := c.do(ctx, http.MethodPost, "/admin/promotions", map[string]any{
+		"name": name, "discount": 0.7, "totalCoupons": total,
+		"finishAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+	}, true, &p)
+	if err == nil && status != http.StatusCreated {
+		err = fmt.Errorf("create promotion: answered %d (is -token right?)", status)
+	}
+	return p, err
+}
+
+func (c *client) promotion(ctx context.Context, id string) (promotion, error) {
+	var p promotion
+	status, err := c.do(ctx, http.MethodGet, "/admin/promotions/"+id, nil, true, &p)
+	if err == nil && status != http.StatusOK {
+		err = fmt.Errorf("read promotion: answered %d", status)
+	}
+	return p, err
+}
+
+func (c *client) grab(ctx context.Context, promotionID, customer string) grabAnswer {
+	var out struct {
+		Code   string  `json:"code"`
+		Coupon *coupon `json:"coupon"`
+	}
+	status, err := c.do(ctx, http.MethodPost, "/promotions/"+promotionID+"/coupons", map[string]string{"customerId": customer}, false, &out)
+	return grabAnswer{Status: status, Code: out.Code, Coupon: out.Coupon, Err: err}
+}
+
+// coupons lists the customer's coupons of one promotion from the read model.
+func (c *client) coupons(ctx context.Context, customer, promotionID string) ([]coupon, error) {
+	var out struct {
+		Coupons []coupon `json:"coupons"`
+	}
+	status, err := c.do(ctx, http.MethodGet, "/customers/"+customer+"/coupons", nil, false, &out)
+	if err == nil && status != http.StatusOK {
+		err = fmt.Errorf("coupons of %s: answered %d", customer, status)
+	}
+	var mine []coupon
+	for _, k := range out.Coupons {
+		if k.PromotionID == promotionID {
+			mine = append(mine, k)
+		}
+	}
+	return mine, err
+}

@@ -1,0 +1,92 @@
+// Package stack is the whole of SecKill in one process: DynamoDB Local
+// (unless AWS_ENDPOINT_URL_DYNAMODB points elsewhere), the tables, every HTTP
+// function behind one router, and the stream runner that feeds the
+// projector. `make run` serves it; `make bench` sells against it.
+package stack
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/seckill/seckill/functions/admin"
+	"github.com/seckill/seckill/functions/coupons"
+	"github.com/seckill/seckill/functions/grab"
+	"github.com/seckill/seckill/functions/projector"
+	"github.com/seckill/seckill/shared/config"
+	"github.com/seckill/seckill/shared/ddblocal"
+	"github.com/seckill/seckill/shared/store"
+	"github.com/seckill/seckill/shared/streams"
+	"github.com/seckill/seckill/shared/web"
+)
+
+// Stack is a running stack, as Run hands it to its caller.
+type Stack struct {
+	URL      string // the API's base URL
+	Endpoint string // DynamoDB's
+	DB       *dynamodb.Client
+	Store    *store.Store
+}
+
+// Run starts the stack, calls ready once it serves, and runs until ctx
+// ends; then it stops accepting, finishes in-flight requests, lets the
+// stream runner save its checkpoint, and stops DynamoDB Local.
+func Run(ctx context.Context, cfg config.Local, ready func(Stack)) error {
+	endpoint := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
+	if endpoint == "" {
+		ddb, err := ddblocal.Start(ctx, ddblocal.Options{DataDir: cfg.DataDir})
+		if err != nil {
+			return err
+		}
+		defer ddb.Stop()
+		endpoint = ddb.Endpoint()
+		slog.Info("DynamoDB Local started", "endpoint", endpoint, "data", cfg.DataDir)
+	}
+	db, err := store.NewClient(ctx, endpoint)
+	if err != nil {
+		return err
+	}
+	tables := cfg.Tables()
+	tables.Checkpoints = cfg.CheckpointsTable
+	if err := store.CreateTables(ctx, db, tables); err != nil {
+		return err
+	}
+	st := store.New(db, tables, cfg.StoreTimeout)
+
+	streamsClient, err := store.NewStreamsClient(ctx, endpoint)
+	if err != nil {
+		return err
+	}
+	runner := streams.New(db, streamsClient, tables.Sale, tables.Checkpoints, projector.New(st).Handle,
+		streams.Options{Poll: cfg.StreamPoll, BatchSize: cfg.StreamBatch})
+	runCtx, stopRunner := context.WithCancel(ctx)
+	runnerDone := make(chan error, 1)
+	go func() { runnerDone <- runner.Run(runCtx) }()
+	defer func() { stopRunner(); <-runnerDone }()
+
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.Port))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	url := "http://" + l.Addr().String()
+	slog.Info("SecKill is serving", "url", url, "admin_token_default", cfg.AdminToken == "dev-admin-token")
+	if ready != nil {
+		ready(Stack{URL: url, Endpoint: endpoint, DB: db, Store: st})
+	}
+	return web.Serve(ctx, l, Router(st, cfg))
+}
+
+// Router serves the whole API from one process, as the gateway does in the
+// cloud.
+func Router(st *store.Store, cfg config.Local) *web.Router {
+	rt := web.NewRouter("local").SetBudget(cfg.RequestTimeout)
+	admin.New(st, cfg.AdminToken, time.Now).Register(rt)
+	grab.FromConfig(st, cfg.Grab).Register(rt)
+	coupons.New(st, time.Now).Register(rt)
+	return rt
+}
