@@ -5,16 +5,27 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/seckill/seckill/shared/contract/contracttest"
 )
+
+// TestMain holds every exchange of the simulator with the stack against the
+// OpenAPI document.
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	next := transport
+	transport = func(conns int) http.RoundTripper { return contracttest.Wrap(next(conns)) }
+	os.Exit(contracttest.Runner{M: m}.Run())
+}
 
 // TestSmallSale runs the simulator end to end on the in-process local
 // stack: a small sale, the raw limit, the report, the JSON and the chart.
 func TestSmallSale(t *testing.T) {
-	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	dir := t.TempDir()
 	o := options{Token: "dev-admin-token", Coupons: 30, Customers: 80, Concurrency: 8, Requests: 200, Raw: 30, Out: dir}
 	rep, err := run(context.Background(), o)

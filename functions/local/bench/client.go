@@ -18,10 +18,12 @@ type client struct {
 }
 
 func newClient(base, token string, conns int) *client {
-	return &client{base: base, token: token, http: &http.Client{
-		Timeout:   30 * time.Second,
-		Transport: &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2},
-	}}
+	return &client{base: base, token: token, http: &http.Client{Timeout: 30 * time.Second, Transport: transport(conns)}}
+}
+
+// transport keeps a connection per request in flight; tests wrap it.
+var transport = func(conns int) http.RoundTripper {
+	return &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2}
 }
 
 type coupon struct {
