@@ -20,7 +20,11 @@ import (
 // file and returns its path.
 func Build(t testing.TB, dir string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), filepath.Base(filepath.Dir(dir+"/x")))
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), filepath.Base(abs))
 	if out, err := exec.Command("go", "build", "-o", bin, dir).CombinedOutput(); err != nil {
 		t.Fatalf("build %s: %v\n%s", dir, err, out)
 	}
