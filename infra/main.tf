@@ -36,7 +36,7 @@ locals {
       description = "Grabs a coupon, first come first served."
       environment = merge(local.http, { SECKILL_PROMOTION_TTL = "2s", SECKILL_GRAB_MAX_ATTEMPTS = "8" })
       # Bounds the write rate a stampede can push at the table.
-      reserved = 200
+      reserved = var.grab_reserved_concurrency
     }
     coupons = {
       description = "A customer's coupons and the promotions on offer."

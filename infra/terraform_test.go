@@ -71,7 +71,7 @@ func (c tfConfig) locals(t *testing.T) map[string]cty.Value {
 		Variables: map[string]cty.Value{
 			"var": cty.ObjectVal(map[string]cty.Value{
 				"admin_token": cty.StringVal("var.admin_token"), "store_timeout": cty.StringVal("var.store_timeout"),
-				"request_timeout": cty.StringVal("var.request_timeout"),
+				"request_timeout": cty.StringVal("var.request_timeout"), "grab_reserved_concurrency": cty.NumberIntVal(200),
 			}),
 			"aws_dynamodb_table": cty.ObjectVal(map[string]cty.Value{
 				"sale":    cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("sale")}),

@@ -31,3 +31,9 @@ variable "request_timeout" {
   type        = string
   default     = "2500ms"
 }
+
+variable "grab_reserved_concurrency" {
+  description = "Instances the grab function may run at once; it caps the write rate a stampede pushes at the table. Lambda keeps 100 of the account's limit unreserved."
+  type        = number
+  default     = 200
+}

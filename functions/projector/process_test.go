@@ -55,14 +55,7 @@ func TestProjectorProcessStops(t *testing.T) {
 			"SECKILL_STREAM_POLL=50ms",
 		)
 	}
-	now := time.Now()
-	p, err := sale.NewPromotion(ulid.Make().String(), sale.Draft{Name: "s", Discount: 0.8, TotalCoupons: 1000, PublishAt: now.Add(-time.Second), FinishAt: now.Add(time.Hour)}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreatePromotion(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	p := activePromotion(t, s, 1000)
 	granted := 0
 	grant := func(n int) {
 		for range n {

@@ -99,14 +99,7 @@ func TestStreamToReadModel(t *testing.T) {
 		go func() { _ = r.Run(rctx); close(done) }()
 		return r, func() { cancel(); <-done }
 	}
-	now := time.Now()
-	p, err := sale.NewPromotion(ulid.Make().String(), sale.Draft{Name: "s", Discount: 0.8, TotalCoupons: 1000, PublishAt: now.Add(-time.Second), FinishAt: now.Add(time.Hour)}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreatePromotion(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	p := activePromotion(t, s, 1000)
 	grantAndWait := func(prefix string, n int, wait bool) []time.Duration {
 		var mu sync.Mutex
 		var lags []time.Duration
@@ -178,6 +171,20 @@ func TestStreamToReadModel(t *testing.T) {
 	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
 	p50, p99 := lags[len(lags)/2], lags[len(lags)*99/100]
 	t.Logf("grant-to-visible lag over %d coupons: p50 %v, p99 %v, max %v", len(lags), p50, p99, lags[len(lags)-1])
+}
+
+// activePromotion stores a promotion of total coupons that is on sale now.
+func activePromotion(t *testing.T, s *store.Store, total int) sale.Promotion {
+	t.Helper()
+	now := time.Now()
+	p, err := sale.NewPromotion(ulid.Make().String(), sale.Draft{Name: "s", Discount: 0.8, TotalCoupons: total, PublishAt: now.Add(-time.Second), FinishAt: now.Add(time.Hour)}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreatePromotion(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func waitForCount(t *testing.T, db *dynamodb.Client, table string, n int) {

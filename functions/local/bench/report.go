@@ -137,23 +137,21 @@ func (r *Report) check(ctx context.Context, c *client, rec *recorder, o options)
 	add := func(name string, ok bool, format string, args ...any) {
 		r.Invariants = append(r.Invariants, Invariant{name, ok, fmt.Sprintf(format, args...)})
 	}
+	// Grants first, then what already-grabbed answers said: both must name
+	// one coupon per customer.
 	winners := map[string]string{} // customer => coupon
 	twice, wrong := 0, 0
-	for customer, answers := range rec.answers {
-		for _, a := range answers {
-			switch a.Outcome() {
-			case "granted":
-				if prev, ok := winners[customer]; ok && prev != a.Coupon.ID {
-					twice++
+	for _, pass := range []struct {
+		outcome string
+		count   *int
+	}{{"granted", &twice}, {"already-grabbed", &wrong}} {
+		for customer, answers := range rec.answers {
+			for _, a := range answers {
+				if a.Outcome() != pass.outcome {
+					continue
 				}
-				winners[customer] = a.Coupon.ID
-			}
-		}
-		for _, a := range answers {
-			switch a.Outcome() {
-			case "already-grabbed":
 				if prev, ok := winners[customer]; ok && prev != a.Coupon.ID {
-					wrong++
+					*pass.count++
 				}
 				winners[customer] = a.Coupon.ID
 			}
