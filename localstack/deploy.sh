@@ -47,6 +47,9 @@ for fn in admin grab coupons; do
 done
 
 stream_arn=$(aws dynamodb describe-table --table-name "$prefix-sale" --query Table.LatestStreamArn --output text)
+for uuid in $(aws lambda list-event-source-mappings --function-name "$prefix-projector" --query 'EventSourceMappings[].UUID' --output text); do
+  aws lambda delete-event-source-mapping --uuid "$uuid" >/dev/null
+done
 aws lambda create-event-source-mapping --function-name "$prefix-projector" --event-source-arn "$stream_arn" \
   --starting-position TRIM_HORIZON --batch-size 100 --bisect-batch-on-function-error --maximum-retry-attempts 5 \
   --function-response-types ReportBatchItemFailures \

@@ -51,8 +51,13 @@ func NewStreamsClient(ctx context.Context, endpoint string) (*dynamodbstreams.Cl
 }
 
 func loadConfig(ctx context.Context, endpoint string) (aws.Config, string, error) {
-	if endpoint == "" {
-		endpoint = os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
+	// The SDK reads these too; naming the endpoint here also turns off what
+	// only real DynamoDB gets right (see NewClient). AWS_ENDPOINT_URL is
+	// what LocalStack sets inside the Lambdas it runs.
+	for _, k := range []string{"AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"} {
+		if endpoint == "" {
+			endpoint = os.Getenv(k)
+		}
 	}
 	// The SDK's own retries stay short and unthrottled: every call already
 	// runs under a deadline and the callers retry on their own terms. Its
