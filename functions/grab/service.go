@@ -190,44 +190,68 @@ func (s *Service) soldOut(ctx context.Context, p sale.Promotion, customer sale.C
 	return fmt.Errorf("promotion %s: %w", p.ID, sale.ErrSoldOut)
 }
 
-// entry returns the instance's view of promotion id, loading it when absent,
-// older than ttl, or when fresh is set. Concurrent loads of one id share one
-// read. What the instance knew of empty shards survives a reload that finds
-// the same version.
+// entry returns the instance's view of promotion id: loaded when absent or
+// when fresh is set; when merely older than ttl, the old view is used while
+// one background read refreshes it. A started promotion never changes and
+// every grant checks the version on the shard it writes, so a stale view is
+// safe, and an instance keeps answering from memory while the store hangs
+// instead of queueing every request behind one slow read. Concurrent loads
+// of one id share one read. What the instance knew of empty shards and
+// holders survives a reload that finds the same version.
 func (s *Service) entry(ctx context.Context, id string, fresh bool) (*entry, error) {
 	s.mu.Lock()
 	e := s.cache[id]
 	s.mu.Unlock()
-	if e != nil && !fresh && s.now().Sub(e.loadedAt) < s.ttl {
+	if e != nil && !fresh {
+		if s.now().Sub(e.loadedAt) >= s.ttl {
+			if e.err != nil {
+				return s.load(ctx, id)
+			}
+			s.loads.DoChan(id, func() (any, error) { return s.read(context.WithoutCancel(ctx), id) })
+		}
 		return e, e.err
 	}
-	v, err, _ := s.loads.Do(id, func() (any, error) {
-		p, err := s.store.Promotion(ctx, id)
-		if err != nil && !errors.Is(err, sale.ErrPromotionNotFound) {
-			return nil, err // not remembered: the store may answer next time
+	return s.load(ctx, id)
+}
+
+// load reads promotion id, sharing the read with concurrent callers.
+func (s *Service) load(ctx context.Context, id string) (*entry, error) {
+	// The shared read outlives any one caller's cancellation; the store's
+	// own deadline bounds it.
+	ch := s.loads.DoChan(id, func() (any, error) { return s.read(context.WithoutCancel(ctx), id) })
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("load promotion: %w: %w", sale.ErrUnavailable, ctx.Err())
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
 		}
-		next := &entry{promo: p, err: err, loadedAt: s.now()}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if old := s.cache[id]; old != nil && err == nil && old.err == nil && old.promo.Version == p.Version {
-			old.mu.Lock()
-			next.empty, next.soldOut, next.holders = slices.Clone(old.empty), old.soldOut, old.holders
-			old.mu.Unlock()
-		}
-		if next.empty == nil && err == nil {
-			next.empty = make([]bool, p.Shards)
-		}
-		if next.holders == nil {
-			next.holders = &holders{m: map[sale.CustomerID]sale.Coupon{}}
-		}
-		s.cache[id] = next
-		return next, nil
-	})
-	if err != nil {
-		return nil, err
+		e := r.Val.(*entry)
+		return e, e.err
 	}
-	e = v.(*entry)
-	return e, e.err
+}
+
+func (s *Service) read(ctx context.Context, id string) (any, error) {
+	p, err := s.store.Promotion(ctx, id)
+	if err != nil && !errors.Is(err, sale.ErrPromotionNotFound) {
+		return nil, err // not remembered: the store may answer next time
+	}
+	next := &entry{promo: p, err: err, loadedAt: s.now()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.cache[id]; old != nil && err == nil && old.err == nil && old.promo.Version == p.Version {
+		old.mu.Lock()
+		next.empty, next.soldOut, next.holders = slices.Clone(old.empty), old.soldOut, old.holders
+		old.mu.Unlock()
+	}
+	if next.empty == nil && err == nil {
+		next.empty = make([]bool, p.Shards)
+	}
+	if next.holders == nil {
+		next.holders = &holders{m: map[sale.CustomerID]sale.Coupon{}}
+	}
+	s.cache[id] = next
+	return next, nil
 }
 
 // pick chooses a shard at random among those not known to be empty, so
