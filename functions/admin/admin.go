@@ -39,7 +39,7 @@ func (h *Handler) Register(rt *web.Router) {
 
 // Router returns a router serving only the admin function.
 func (h *Handler) Router() *web.Router {
-	rt := web.NewRouter("admin")
+	rt := web.NewRouter()
 	h.Register(rt)
 	return rt
 }

@@ -48,7 +48,7 @@ func (h *Handler) Register(rt *web.Router) {
 
 // Router returns a router serving only the coupons function.
 func (h *Handler) Router() *web.Router {
-	rt := web.NewRouter("coupons")
+	rt := web.NewRouter()
 	h.Register(rt)
 	return rt
 }

@@ -22,7 +22,7 @@ func (h *Handler) Register(rt *web.Router) {
 
 // Router returns a router serving only the grab function.
 func (h *Handler) Router() *web.Router {
-	rt := web.NewRouter("grab")
+	rt := web.NewRouter()
 	h.Register(rt)
 	return rt
 }

@@ -27,7 +27,7 @@ func FuzzHTTPEvent(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	rt := web.NewRouter("fuzz")
+	rt := web.NewRouter()
 	rt.HandleFunc("POST /promotions/{promotionId}/coupons", func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			CustomerID string `json:"customerId"`

@@ -17,15 +17,15 @@ import (
 // request.
 type Router struct {
 	mux      *http.ServeMux
-	function string
 	patterns []string
 	budget   time.Duration
 }
 
-// NewRouter returns a router for the named function, serving GET /healthz
-// and the contract at GET /openapi.json.
-func NewRouter(function string) *Router {
-	rt := &Router{mux: http.NewServeMux(), function: function, budget: RequestBudget}
+// NewRouter returns a router serving GET /healthz and the contract at
+// GET /openapi.json. Its request log lines carry the function's name through
+// the default logger, which each binary sets up with it.
+func NewRouter() *Router {
+	rt := &Router{mux: http.NewServeMux(), budget: RequestBudget}
 	rt.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -89,12 +89,12 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			slog.ErrorContext(r.Context(), "panic", "panic", v, "function", rt.function, "request_id", id)
+			slog.ErrorContext(r.Context(), "panic", "panic", v, "request_id", id)
 			if !rec.wrote {
 				WriteProblem(rec, NewProblem(http.StatusInternalServerError, CodeInternal, "an internal error occurred"))
 			}
 		}
-		slog.InfoContext(r.Context(), "request", "function", rt.function, "method", r.Method,
+		slog.InfoContext(r.Context(), "request", "method", r.Method,
 			"route", routeOf(pattern), "status", rec.status,
 			"latency_ms", float64(time.Since(start).Microseconds())/1000, "request_id", id)
 	}()

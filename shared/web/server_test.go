@@ -22,7 +22,7 @@ func serve(t *testing.T) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	rt := web.NewRouter("test")
+	rt := web.NewRouter()
 	rt.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any
 		if err := web.Decode(w, r, &body); err != nil {
