@@ -27,6 +27,7 @@ import (
 	"github.com/seckill/seckill/functions/grab"
 	"github.com/seckill/seckill/functions/projector"
 	"github.com/seckill/seckill/shared/config"
+	"github.com/seckill/seckill/shared/contract/contracttest"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
 	"github.com/seckill/seckill/shared/entry"
 	"github.com/seckill/seckill/shared/sale"
@@ -35,7 +36,7 @@ import (
 
 func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ddbtest.Main(m)
+	ddbtest.Main(contracttest.Runner{M: m})
 }
 
 const token = "lambda-test-token-0123456789abcdef"
