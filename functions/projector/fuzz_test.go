@@ -1,7 +1,6 @@
 package projector_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"testing"
@@ -9,13 +8,15 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/seckill/seckill/functions/projector"
-	"github.com/seckill/seckill/shared/entry"
 	"github.com/seckill/seckill/shared/sale"
 )
 
-// FuzzStreamEvent feeds arbitrary payloads to the projector's Lambda entry
-// point, decoding every record's image as the projector does: no payload
-// panics, a record either decodes to a valid coupon or is reported failed.
+// FuzzStreamEvent feeds arbitrary payloads through the stream event's
+// decoding as the projector does it (the Lambda event's JSON, then each
+// record's image): no payload panics, and a record either decodes to a
+// valid coupon or is refused. (Invoking the Lambda handler on each input
+// costs ~90 ms under the fuzzer's instrumentation; the seeds and the
+// recorded batch run through it in the Lambda tests.)
 func FuzzStreamEvent(f *testing.F) {
 	seed, err := os.ReadFile("../../shared/entry/testdata/stream/batch.json")
 	if err != nil {
@@ -24,27 +25,17 @@ func FuzzStreamEvent(f *testing.F) {
 	f.Add(seed)
 	f.Add([]byte(`{"Records":[{"eventName":"INSERT","dynamodb":{"SequenceNumber":"1","NewImage":{"kind":{"S":"coupon"},"grabbedAt":{"N":"1e999"}}}}]}`))
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		h := entry.StreamHandler(func(_ context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-			resp := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
-			for _, rec := range ev.Records {
-				c, err := projector.Coupon(rec.Change.NewImage)
-				if err != nil {
-					resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
-					continue
-				}
+		var ev events.DynamoDBEvent
+		if json.Unmarshal(payload, &ev) != nil {
+			return
+		}
+		for _, rec := range ev.Records {
+			c, err := projector.Coupon(rec.Change.NewImage)
+			if err == nil {
 				if _, err := sale.ParseCustomerID(c.CustomerID); err != nil || c.ID == "" || c.PromotionID == "" {
 					t.Errorf("decoded an invalid coupon %+v from %q", c, payload)
 				}
 			}
-			return resp, nil
-		})
-		out, err := h.Invoke(context.Background(), payload)
-		if err != nil {
-			return // a payload that is not a stream event is the invocation's error
-		}
-		var resp events.DynamoDBEventResponse
-		if err := json.Unmarshal(out, &resp); err != nil || resp.BatchItemFailures == nil {
-			t.Fatalf("answer %q is not a partial batch response", out)
 		}
 	})
 }
