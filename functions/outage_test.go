@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"testing"
 	"time"
 
@@ -23,12 +22,7 @@ import (
 func TestEveryFunctionAnswersThroughAnOutage(t *testing.T) {
 	direct := ddbtest.Client(t)
 	tables := ddbtest.Tables(t, direct)
-	u, _ := url.Parse(ddbtest.Endpoint(t))
-	proxy, err := faultproxy.Start(u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
+	proxy := ddbtest.FaultProxy(t)
 	db, err := store.NewClient(context.Background(), proxy.URL())
 	if err != nil {
 		t.Fatal(err)

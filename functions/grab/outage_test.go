@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -47,12 +46,7 @@ func faultySale(t *testing.T, total, customers int, phases []phase) (answers, pr
 	ctx := context.Background()
 	direct := ddbtest.Client(t)
 	tables := ddbtest.Tables(t, direct)
-	u, _ := url.Parse(ddbtest.Endpoint(t))
-	proxy, err := faultproxy.Start(u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
+	proxy := ddbtest.FaultProxy(t)
 	viaProxy, err := store.NewClient(ctx, proxy.URL())
 	if err != nil {
 		t.Fatal(err)

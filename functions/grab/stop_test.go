@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"sync"
 	"syscall"
 	"testing"
@@ -23,12 +22,7 @@ func TestSIGTERMFinishesInFlight(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, nil)
 	p := w.promotion(100, time.Now().Add(-time.Second), time.Now().Add(time.Hour))
-	u, _ := url.Parse(ddbtest.Endpoint(t))
-	proxy, err := faultproxy.Start(u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
+	proxy := ddbtest.FaultProxy(t)
 	port := proctest.FreePort(t)
 	tables := w.store.Tables()
 	proc := proctest.Start(t, proctest.Build(t, "./cmd"),

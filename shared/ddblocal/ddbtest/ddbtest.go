@@ -5,6 +5,7 @@ package ddbtest
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/seckill/seckill/shared/ddblocal"
+	"github.com/seckill/seckill/shared/faultproxy"
 	"github.com/seckill/seckill/shared/store"
 )
 
@@ -90,4 +92,20 @@ func Store(t testing.TB) (*store.Store, *dynamodb.Client) {
 	t.Helper()
 	db := Client(t)
 	return store.New(db, Tables(t, db), 0), db
+}
+
+// FaultProxy puts a fault proxy in front of DynamoDB Local for t; point a
+// client at its URL to take the store away on command.
+func FaultProxy(t testing.TB) *faultproxy.Proxy {
+	t.Helper()
+	u, err := url.Parse(Endpoint(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := faultproxy.Start(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
 }
