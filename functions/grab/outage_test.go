@@ -267,6 +267,7 @@ func TestStoreOutage(t *testing.T) {
 		if p99 > 2*web.RequestBudget {
 			t.Errorf("%s: p99 answer time %v, want it bounded by the request budget %v", name, p99, web.RequestBudget)
 		}
+		checkRecovery(t, name, recovery)
 	}
 }
 
@@ -280,5 +281,15 @@ func TestConnectionsCut(t *testing.T) {
 	t.Logf("cut: %v answers, p99 %v, recovery after it %v", statuses, p99, recovery)
 	if statuses[http.StatusServiceUnavailable] == 0 {
 		t.Error("no request saw the cut")
+	}
+	checkRecovery(t, "cut", recovery)
+}
+
+// checkRecovery: a fresh client heard a definite answer soon after the
+// fault ended, from the same process: no restart, no repair.
+func checkRecovery(t *testing.T, fault string, recovery time.Duration) {
+	t.Helper()
+	if recovery < 0 || recovery > 2*web.RequestBudget {
+		t.Errorf("%s: no definite answer within %v of the store's return (got %v)", fault, 2*web.RequestBudget, recovery)
 	}
 }
