@@ -45,7 +45,7 @@ const token = "lambda-test-token-0123456789abcdef"
 // to h as the Lambda runtime would: JSON in, JSON out.
 func invoke(t *testing.T, h lambda.Handler, name string, vars map[string]string) events.APIGatewayV2HTTPResponse {
 	t.Helper()
-	raw, err := os.ReadFile("../shared/entry/testdata/http/" + name + ".json")
+	raw, err := os.ReadFile("../shared/entry/testdata/" + name + ".json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestLambdaEntryPoints(t *testing.T) {
 		"publishAt": now.Add(time.Hour).Format(time.RFC3339),
 		"finishAt":  now.Add(2 * time.Hour).Format(time.RFC3339),
 	}
-	created := invoke(t, adminH, "admin-create", vars)
+	created := invoke(t, adminH, "http/admin-create", vars)
 	if created.StatusCode != 201 || !strings.HasPrefix(created.Headers["Location"], "/admin/promotions/") {
 		t.Fatalf("create: %d %v %s", created.StatusCode, created.Headers, created.Body)
 	}
@@ -194,13 +194,13 @@ func TestLambdaEntryPoints(t *testing.T) {
 		{"admin-delete", 204, func(b string) bool { return b == "" }},
 		{"admin-get", 404, func(b string) bool { return field(t, b, "code") == "promotion-not-found" }},
 	} {
-		resp := invoke(t, adminH, step.event, vars)
+		resp := invoke(t, adminH, "http/"+step.event, vars)
 		if resp.StatusCode != step.status || !step.check(resp.Body) {
 			t.Fatalf("%s: got %d %s, want %d", step.event, resp.StatusCode, resp.Body, step.status)
 		}
 	}
 	bad := map[string]string{"token": "wrong-token-of-thirty-four-chars!!", "promotionId": vars["promotionId"]}
-	if resp := invoke(t, adminH, "admin-get", bad); resp.StatusCode != 401 || strings.Contains(resp.Body, token) {
+	if resp := invoke(t, adminH, "http/admin-get", bad); resp.StatusCode != 401 || strings.Contains(resp.Body, token) {
 		t.Fatalf("wrong token: got %d %s", resp.StatusCode, resp.Body)
 	}
 
@@ -213,8 +213,8 @@ func TestLambdaEntryPoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	vars["promotionId"] = p.ID
-	first := invoke(t, grabH, "grab", vars)
-	again := invoke(t, grabH, "grab", vars)
+	first := invoke(t, grabH, "http/grab", vars)
+	again := invoke(t, grabH, "http/grab", vars)
 	if first.StatusCode != 201 || again.StatusCode != 409 || field(t, again.Body, "code") != "already-grabbed" ||
 		first.Headers["Content-Type"] != "application/json" || again.Headers["Content-Type"] != "application/problem+json" {
 		t.Fatalf("grab: got %d %s then %d %s", first.StatusCode, first.Body, again.StatusCode, again.Body)
@@ -233,18 +233,25 @@ func TestLambdaEntryPoints(t *testing.T) {
 	if string(out) != `{"batchItemFailures":[{"itemIdentifier":"100000000000000000003"}]}` {
 		t.Fatalf("projector answered %s, want bob's record alone", out)
 	}
-	list := invoke(t, couponsH, "customer-coupons", vars)
+	list := invoke(t, couponsH, "http/customer-coupons", vars)
 	if list.StatusCode != 200 || strings.Count(list.Body, `"id"`) != 1 || !strings.Contains(list.Body, "01JD8X5B0X4W8J2H7Q3M6K9P1A") {
 		t.Fatalf("alice's coupons: got %d %s, want the one from the stream batch", list.StatusCode, list.Body)
 	}
-	if resp := invoke(t, couponsH, "promotions", vars); resp.StatusCode != 200 || !strings.Contains(resp.Body, p.ID) {
+	if resp := invoke(t, couponsH, "http/promotions", vars); resp.StatusCode != 200 || !strings.Contains(resp.Body, p.ID) {
 		t.Fatalf("promotions: got %d %s", resp.StatusCode, resp.Body)
 	}
+	// REST API (payload 1.0) events, as LocalStack's free edition sends them.
+	if resp := invoke(t, grabH, "http-v1/grab", vars); resp.StatusCode != 201 || field(t, resp.Body, "coupon") == nil {
+		t.Fatalf("REST API grab: got %d %s", resp.StatusCode, resp.Body)
+	}
+	if resp := invoke(t, couponsH, "http-v1/promotions", vars); resp.StatusCode != 200 || !strings.Contains(resp.Body, p.ID) {
+		t.Fatalf("REST API promotions: got %d %s", resp.StatusCode, resp.Body)
+	}
 	for _, h := range []lambda.Handler{adminH, grabH, couponsH} {
-		if resp := invoke(t, h, "healthz", vars); resp.StatusCode != 200 || resp.Body != "{\"status\":\"ok\"}\n" {
+		if resp := invoke(t, h, "http/healthz", vars); resp.StatusCode != 200 || resp.Body != "{\"status\":\"ok\"}\n" {
 			t.Fatalf("healthz: got %d %q", resp.StatusCode, resp.Body)
 		}
-		if resp := invoke(t, h, "openapi", vars); resp.StatusCode != 200 || field(t, resp.Body, "openapi") != "3.0.3" {
+		if resp := invoke(t, h, "http/openapi", vars); resp.StatusCode != 200 || field(t, resp.Body, "openapi") != "3.0.3" {
 			t.Fatalf("openapi: got %d", resp.StatusCode)
 		}
 	}

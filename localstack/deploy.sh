@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Deploys SecKill into a running LocalStack with Community features only:
-# the four functions as provided.al2023 Lambdas (no layers), a function URL
-# for each HTTP function (URLs speak the same payload 2.0 events as an HTTP
-# API, which is not in Community), and the stream event source mapping.
+# Deploys SecKill into a running LocalStack with free-edition features only:
+# the four functions as provided.al2023 Lambdas (no layers), a REST API
+# (payload 1.0; HTTP APIs are a paid LocalStack feature, and the functions
+# take both payloads) whose routes come from the OpenAPI document, and the
+# stream event source mapping. Prints the API's base URL.
 # Needs: go, the aws CLI, zip. Run through `make localstack-deploy`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,10 +42,38 @@ for fn in admin grab coupons projector; do
   aws lambda wait function-active-v2 --function-name "$prefix-$fn"
 done
 
-for fn in admin grab coupons; do
-  url=$(aws lambda create-function-url-config --function-name "$prefix-$fn" --auth-type NONE --query FunctionUrl --output text)
-  echo "$fn: $url"
+# The gateway: one REST API, a resource per path, each route proxied to its
+# function. Routes come from the contract, as template.yaml's are checked to.
+for old in $(aws apigateway get-rest-apis --query "items[?name=='$prefix'].id" --output text); do
+  aws apigateway delete-rest-api --rest-api-id "$old"
 done
+api_id=$(aws apigateway create-rest-api --name "$prefix" --query id --output text)
+resource_id() {
+  aws apigateway get-resources --rest-api-id "$api_id" --query "items[?path=='$1'].id | [0]" --output text
+}
+ensure_resource() { # prints the id of the resource at path $1, creating it and its parents
+  local path=$1 id parent
+  id=$(resource_id "$path")
+  if [ -n "$id" ] && [ "$id" != None ]; then echo "$id"; return; fi
+  parent=${path%/*}
+  [ -n "$parent" ] || parent=/
+  aws apigateway create-resource --rest-api-id "$api_id" --parent-id "$(ensure_resource "$parent")" \
+    --path-part "${path##*/}" --query id --output text
+}
+go run ./localstack/routes | while read -r method path fn; do
+  rid=$(ensure_resource "$path")
+  fn_arn=$(aws lambda get-function --function-name "$prefix-$fn" --query Configuration.FunctionArn --output text)
+  aws apigateway put-method --rest-api-id "$api_id" --resource-id "$rid" --http-method "$method" \
+    --authorization-type NONE >/dev/null
+  aws apigateway put-integration --rest-api-id "$api_id" --resource-id "$rid" --http-method "$method" \
+    --type AWS_PROXY --integration-http-method POST \
+    --uri "arn:aws:apigateway:$AWS_DEFAULT_REGION:lambda:path/2015-03-31/functions/$fn_arn/invocations" >/dev/null
+done
+for fn in admin grab coupons; do
+  aws lambda add-permission --function-name "$prefix-$fn" --statement-id apigateway --action lambda:InvokeFunction \
+    --principal apigateway.amazonaws.com >/dev/null 2>&1 || true
+done
+aws apigateway create-deployment --rest-api-id "$api_id" --stage-name local >/dev/null
 
 stream_arn=$(aws dynamodb describe-table --table-name "$prefix-sale" --query Table.LatestStreamArn --output text)
 for uuid in $(aws lambda list-event-source-mappings --function-name "$prefix-projector" --query 'EventSourceMappings[].UUID' --output text); do
@@ -55,4 +84,6 @@ aws lambda create-event-source-mapping --function-name "$prefix-projector" --eve
   --function-response-types ReportBatchItemFailures \
   --filter-criteria '{"Filters":[{"Pattern":"{\"eventName\":[\"INSERT\"],\"dynamodb\":{\"NewImage\":{\"kind\":{\"S\":[\"coupon\"]}}}}"}]}' >/dev/null
 echo "projector: reading $stream_arn"
+echo "API URL: http://$api_id.execute-api.localhost.localstack.cloud:4566/local"
+echo "   (or: $AWS_ENDPOINT_URL/restapis/$api_id/local/_user_request_)"
 [ -n "${ADMIN_TOKEN:-}" ] || echo "admin token: $token"

@@ -2,9 +2,10 @@
 // runs in either mode, chosen by the environment:
 //
 //   - AWS Lambda (provided.al2023): AWS_LAMBDA_RUNTIME_API is set by the
-//     runtime. HTTP functions take API Gateway HTTP API (v2) events through
-//     an adapter; the projector takes the stream event source mapping's
-//     batches and answers partial batch failures.
+//     runtime. HTTP functions take API Gateway events (HTTP API payload
+//     2.0, REST API payload 1.0, function URLs) through an adapter; the
+//     projector takes the stream event source mapping's batches and answers
+//     partial batch failures.
 //   - Anywhere else (Cloud Run, Knative, a laptop, a container): HTTP
 //     functions serve on $PORT with the timeouts of web.NewServer; the
 //     projector reads the table's stream itself, checkpointing in DynamoDB.
@@ -16,6 +17,7 @@ package entry
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -37,9 +39,50 @@ import (
 // InLambda says whether the process runs under the Lambda runtime.
 func InLambda() bool { return os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" }
 
-// HTTPHandler is h as a Lambda handler of HTTP API v2 events.
+// HTTPHandler is h as a Lambda handler of HTTP events: payload 2.0 (API
+// Gateway HTTP APIs, function URLs) and payload 1.0 (REST APIs, which is
+// what LocalStack's free edition offers).
 func HTTPHandler(h http.Handler) lambda.Handler {
-	return lambda.NewHandler(httpadapter.NewV2(h).ProxyWithContext)
+	return httpEvents{v1: httpadapter.New(h), v2: httpadapter.NewV2(h)}
+}
+
+type httpEvents struct {
+	v1 *httpadapter.HandlerAdapter
+	v2 *httpadapter.HandlerAdapterV2
+}
+
+// Invoke tells the payload versions apart by the fields only each has.
+func (e httpEvents) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var probe struct {
+		Version    string `json:"version"`
+		HTTPMethod string `json:"httpMethod"`
+	}
+	if err := json.Unmarshal(payload, &probe); err != nil {
+		return nil, fmt.Errorf("not an HTTP event: %w", err)
+	}
+	switch {
+	case probe.Version == "2.0":
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, fmt.Errorf("HTTP API event: %w", err)
+		}
+		resp, err := e.v2.ProxyWithContext(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(resp)
+	case probe.HTTPMethod != "":
+		var ev events.APIGatewayProxyRequest
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, fmt.Errorf("REST API event: %w", err)
+		}
+		resp, err := e.v1.ProxyWithContext(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(resp)
+	}
+	return nil, fmt.Errorf("not an API Gateway or function URL event (version %q)", probe.Version)
 }
 
 // StreamHandler is f as a Lambda handler of DynamoDB stream events.

@@ -19,7 +19,7 @@ import (
 // either refuses the payload or the function answers, never with a 500 and
 // never by panicking.
 func FuzzHTTPEvent(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/http/*.json")
+	seeds, _ := filepath.Glob("testdata/http*/*.json")
 	for _, s := range seeds {
 		b, err := os.ReadFile(s)
 		if err != nil {
