@@ -55,8 +55,8 @@ func (r Route) Pattern() string { return r.Method + " " + r.Path }
 // Routes tagged meta are served by every function.
 type Function string
 
-// Routes returns every operation of the document, sorted, with the
-// function that serves it.
+// Routes returns every operation of the document with the function that
+// serves it (its first tag).
 func Routes() map[Route]Function {
 	doc, err := parsed()
 	if err != nil {
@@ -71,7 +71,8 @@ func Routes() map[Route]Function {
 			if !isMethod(m) {
 				continue // parameters, summary
 			}
-			tags, _ := op.(map[string]any)["tags"].([]any)
+			fields, _ := op.(map[string]any)
+			tags, _ := fields["tags"].([]any)
 			var fn Function
 			if len(tags) > 0 {
 				fn = Function(fmt.Sprint(tags[0]))
