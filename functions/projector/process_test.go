@@ -69,6 +69,13 @@ func TestProjectorProcessStops(t *testing.T) {
 	first := start()
 	grant(40)
 	waitForCount(t, db, tables.Coupons, 40)
+	// Every record so far handed over (the promotion, its shards, and two per
+	// grant), so that what the next start reads is exactly what came later.
+	for want, deadline := 1+p.Shards+2*40, time.Now().Add(20*time.Second); recordsDelivered(t, first.Log()) < want; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first projector handed over %d records, want %d", recordsDelivered(t, first.Log()), want)
+		}
+	}
 	if err := first.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
