@@ -153,11 +153,11 @@ func TestLambdaEntryPoints(t *testing.T) {
 	calls := map[string]*recorder{}
 	storeOf := func(fn string) *store.Store {
 		calls[fn] = &recorder{DB: db, tables: st.Tables(), seen: map[store.Table]map[string]bool{}}
-		return store.New(calls[fn], st.Tables(), 0)
+		return store.New(calls[fn], st.Tables(), ddbtest.CallTimeout)
 	}
-	adminH := entry.HTTPHandler(admin.New(storeOf("admin"), token, time.Now).Router())
-	grabH := entry.HTTPHandler(grab.FromConfig(storeOf("grab"), config.Grab{PromotionTTL: time.Second, MaxAttempts: 8}).Router())
-	couponsH := entry.HTTPHandler(coupons.New(storeOf("coupons"), time.Now).Router())
+	adminH := entry.HTTPHandler(admin.New(storeOf("admin"), token, time.Now).Router().SetBudget(ddbtest.TestBudget))
+	grabH := entry.HTTPHandler(grab.FromConfig(storeOf("grab"), config.Grab{PromotionTTL: time.Second, MaxAttempts: 8}).Router().SetBudget(ddbtest.TestBudget))
+	couponsH := entry.HTTPHandler(coupons.New(storeOf("coupons"), time.Now).Router().SetBudget(ddbtest.TestBudget))
 	projectorH := entry.StreamHandler(projector.New(storeOf("projector")).Handle)
 	defer func() {
 		// Every call each function made is one its IAM policy grants.

@@ -66,7 +66,7 @@ type client struct {
 func newServer(t *testing.T) *client {
 	t.Helper()
 	s, _ := ddbtest.Store(t)
-	srv := httptest.NewServer(admin.New(s, token, time.Now).Router())
+	srv := httptest.NewServer(admin.New(s, token, time.Now).Router().SetBudget(ddbtest.TestBudget))
 	t.Cleanup(srv.Close)
 	return &client{t: t, url: srv.URL}
 }

@@ -44,7 +44,7 @@ func TestCouponsAndPromotions(t *testing.T) {
 	// A clock the test moves, so "finished" does not depend on how fast a shared machine runs.
 	var offset atomic.Int64
 	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-	srv := httptest.NewServer(coupons.New(s, clock).Router())
+	srv := httptest.NewServer(coupons.New(s, clock).Router().SetBudget(ddbtest.TestBudget))
 	defer srv.Close()
 	ctx := context.Background()
 	now := time.Now()

@@ -47,13 +47,13 @@ func newWorld(t testing.TB, wrap func(store.DB) store.DB) *world {
 	if wrap != nil {
 		api = wrap(db)
 	}
-	s := store.New(api, tables, 0)
+	s := store.New(api, tables, ddbtest.CallTimeout)
 	// These tests are about exact outcomes under contention, not outages: a
 	// loaded machine may stretch a grab past the production budget, which
 	// the outage tests hold to.
-	srv := httptest.NewServer(grab.New(grab.NewService(s, time.Now, time.Second, 8)).Router().SetBudget(time.Minute))
+	srv := httptest.NewServer(grab.New(grab.NewService(s, time.Now, time.Second, 8)).Router().SetBudget(ddbtest.TestBudget))
 	t.Cleanup(srv.Close)
-	return &world{t: t, store: store.New(db, tables, 0), db: db, url: srv.URL}
+	return &world{t: t, store: store.New(db, tables, ddbtest.CallTimeout), db: db, url: srv.URL}
 }
 
 func (w *world) promotion(total int, publish, finish time.Time) sale.Promotion {

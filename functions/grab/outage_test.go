@@ -66,7 +66,7 @@ func faultySale(t *testing.T, total, customers int, phases []phase) (answers, pr
 	}()
 	defer func() { stopRunner(); <-runnerDone }()
 
-	w := &world{t: t, store: store.New(direct, tables, 0), db: direct, url: srv.URL}
+	w := &world{t: t, store: store.New(direct, tables, ddbtest.CallTimeout), db: direct, url: srv.URL}
 	p := w.promotion(total, time.Now().Add(-time.Second), time.Now().Add(time.Hour))
 
 	var (

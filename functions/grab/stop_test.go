@@ -30,7 +30,6 @@ func TestSIGTERMFinishesInFlight(t *testing.T) {
 		"AWS_ENDPOINT_URL_DYNAMODB="+proxy.URL(),
 		"SECKILL_SALE_TABLE="+tables.Sale,
 		"SECKILL_COUPONS_TABLE="+tables.Coupons,
-		"SECKILL_STORE_TIMEOUT=800ms",
 		"SECKILL_REQUEST_TIMEOUT=20s", // the held grabs must outlive the blackhole, on any machine
 	)
 	base := "http://127.0.0.1:" + port

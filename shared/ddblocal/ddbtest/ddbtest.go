@@ -87,11 +87,20 @@ func Tables(t testing.TB, db store.TableAdmin) store.Tables {
 	return tables
 }
 
+// CallTimeout bounds each DynamoDB call of the stores ddbtest hands out.
+// It is generous: these tests are about outcomes, and a loaded machine can
+// stretch a DynamoDB Local call past the production deadline; the fault
+// tests build their stores with the production one.
+const CallTimeout = 30 * time.Second
+
+// TestBudget is the request budget for test routers, for the same reason.
+const TestBudget = time.Minute
+
 // Store returns a store over fresh tables, and the client under it.
 func Store(t testing.TB) (*store.Store, *dynamodb.Client) {
 	t.Helper()
 	db := Client(t)
-	return store.New(db, Tables(t, db), 0), db
+	return store.New(db, Tables(t, db), CallTimeout), db
 }
 
 // FaultProxy puts a fault proxy in front of DynamoDB Local for t; point a
