@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -61,7 +63,48 @@ func invoke(t *testing.T, h lambda.Handler, name string, vars map[string]string)
 	if err := json.Unmarshal(out, &resp); err != nil {
 		t.Fatalf("%s: the answer is not an HTTP API response: %v", name, err)
 	}
+	checkContract(t, []byte(payload), resp)
 	return resp
+}
+
+// checkContract holds a Lambda exchange against the OpenAPI document, as
+// the HTTP tests' transport does, by turning the event and the answer back
+// into the HTTP they stand for.
+func checkContract(t *testing.T, payload []byte, resp events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	var ev struct {
+		Version, RawPath, RawQueryString, Path, HTTPMethod, Body string
+		Headers                                                  map[string]string
+		QueryStringParameters                                    map[string]string
+		RequestContext                                           struct{ HTTP struct{ Method string } }
+	}
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		t.Fatal(err)
+	}
+	method, path, query := ev.RequestContext.HTTP.Method, ev.RawPath, ev.RawQueryString
+	if ev.Version != "2.0" { // REST API, payload 1.0
+		method, path = ev.HTTPMethod, ev.Path
+		q := url.Values{}
+		for k, v := range ev.QueryStringParameters {
+			q.Set(k, v)
+		}
+		query = q.Encode()
+	}
+	req, err := http.NewRequest(method, "http://lambda"+path+"?"+query, strings.NewReader(ev.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range ev.Headers {
+		req.Header.Set(k, v)
+	}
+	h := http.Header{}
+	for k, v := range resp.Headers {
+		h.Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		h[http.CanonicalHeaderKey(k)] = vs
+	}
+	contracttest.Check(req, []byte(ev.Body), &http.Response{StatusCode: resp.StatusCode, Header: h}, []byte(resp.Body))
 }
 
 func field(t *testing.T, body, name string) any {

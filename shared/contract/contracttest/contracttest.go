@@ -112,16 +112,26 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// A connection cut mid-body is the fault under test, not a contract matter.
 		return resp, nil
 	}
-	t.check(req, reqBody, resp, respBody)
+	check(t.router, req, reqBody, resp, respBody)
 	return resp, nil
 }
 
-func (t *Transport) check(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
+// Check holds one exchange that did not travel over HTTP (a Lambda
+// invocation, say) against the contract, as the Transport does.
+func Check(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
+	loadOnce.Do(func() { _, sharedRtr, loadErr = Load() })
+	if loadErr != nil {
+		panic(loadErr)
+	}
+	check(sharedRtr, req, reqBody, resp, respBody)
+}
+
+func check(router routers.Router, req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
 	what := req.Method + " " + req.URL.Path
 	// The router matches the raw path, so an escaped id is held as sent.
 	r := req.Clone(context.Background())
 	r.Body = io.NopCloser(bytes.NewReader(reqBody))
-	route, params, err := t.router.FindRoute(r)
+	route, params, err := router.FindRoute(r)
 	if err != nil {
 		if !routerProblem(resp, respBody) {
 			violate("%s: not in the contract, and answered %d %s rather than a not-found or method-not-allowed problem", what, resp.StatusCode, snippet(respBody))
