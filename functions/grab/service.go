@@ -92,7 +92,7 @@ func (s *Service) Grab(ctx context.Context, id string, customer sale.CustomerID)
 	if c, ok := e.holders.get(customer); ok {
 		return sale.Coupon{}, &sale.AlreadyGrabbedError{Coupon: c}
 	}
-	c, err := s.grab(ctx, id, customer)
+	c, err := s.grab(ctx, id, e, customer)
 	var held *sale.AlreadyGrabbedError
 	switch {
 	case err == nil:
@@ -103,12 +103,9 @@ func (s *Service) Grab(ctx context.Context, id string, customer sale.CustomerID)
 	return c, err
 }
 
-// grab makes the attempts of one grant.
-func (s *Service) grab(ctx context.Context, id string, customer sale.CustomerID) (sale.Coupon, error) {
-	e, err := s.entry(ctx, id, false)
-	if err != nil {
-		return sale.Coupon{}, err
-	}
+// grab makes the attempts of one grant, starting from the instance's view e
+// of promotion id.
+func (s *Service) grab(ctx context.Context, id string, e *entry, customer sale.CustomerID) (sale.Coupon, error) {
 	var (
 		last      error
 		lastShard = -1
