@@ -62,27 +62,25 @@ func (e httpEvents) Invoke(ctx context.Context, payload []byte) ([]byte, error) 
 	}
 	switch {
 	case probe.Version == "2.0":
-		var ev events.APIGatewayV2HTTPRequest
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, fmt.Errorf("HTTP API event: %w", err)
-		}
-		resp, err := e.v2.ProxyWithContext(ctx, ev)
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(resp)
+		return proxy(ctx, payload, "HTTP API", e.v2.ProxyWithContext)
 	case probe.HTTPMethod != "":
-		var ev events.APIGatewayProxyRequest
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, fmt.Errorf("REST API event: %w", err)
-		}
-		resp, err := e.v1.ProxyWithContext(ctx, ev)
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(resp)
+		return proxy(ctx, payload, "REST API", e.v1.ProxyWithContext)
 	}
 	return nil, fmt.Errorf("not an API Gateway or function URL event (version %q)", probe.Version)
+}
+
+// proxy decodes payload as an Event, hands it to the adapter and encodes
+// the answer: the same steps for either payload version.
+func proxy[Event, Response any](ctx context.Context, payload []byte, kind string, adapt func(context.Context, Event) (Response, error)) ([]byte, error) {
+	var ev Event
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, fmt.Errorf("%s event: %w", kind, err)
+	}
+	resp, err := adapt(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(resp)
 }
 
 // StreamHandler is f as a Lambda handler of DynamoDB stream events.
