@@ -70,24 +70,24 @@ func violate(format string, args ...any) {
 
 // Transport validates every request it carries and the response to it.
 type Transport struct {
-	Base   http.RoundTripper
-	router routers.Router
+	Base http.RoundTripper
 }
 
-var (
-	loadOnce  sync.Once
-	sharedRtr routers.Router
-	loadErr   error
-)
+// sharedRouter is the contract's router, loaded once per test binary; the
+// embedded document is checked by the contract package's tests, so a
+// failure here is a bug.
+var sharedRouter = sync.OnceValue(func() routers.Router {
+	_, r, err := Load()
+	if err != nil {
+		panic(err)
+	}
+	return r
+})
 
 // Wrap returns a Transport over base that reports violations to the test
 // binary (see Runner).
 func Wrap(base http.RoundTripper) *Transport {
-	loadOnce.Do(func() { _, sharedRtr, loadErr = Load() })
-	if loadErr != nil {
-		panic(loadErr)
-	}
-	return &Transport{Base: base, router: sharedRtr}
+	return &Transport{Base: base}
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -112,18 +112,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// A connection cut mid-body is the fault under test, not a contract matter.
 		return resp, nil
 	}
-	check(t.router, req, reqBody, resp, respBody)
+	check(sharedRouter(), req, reqBody, resp, respBody)
 	return resp, nil
 }
 
 // Check holds one exchange that did not travel over HTTP (a Lambda
 // invocation, say) against the contract, as the Transport does.
 func Check(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
-	loadOnce.Do(func() { _, sharedRtr, loadErr = Load() })
-	if loadErr != nil {
-		panic(loadErr)
-	}
-	check(sharedRtr, req, reqBody, resp, respBody)
+	check(sharedRouter(), req, reqBody, resp, respBody)
 }
 
 func check(router routers.Router, req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
