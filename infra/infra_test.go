@@ -7,12 +7,14 @@ package infra_test
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"gopkg.in/yaml.v3"
 
 	"github.com/seckill/seckill/shared/config"
@@ -74,19 +76,31 @@ func checkVars(t *testing.T, where, fn string, got []string) {
 // tableShape is what must agree between the code and a deployment: keys,
 // attribute types, indexes and the stream.
 type tableShape struct {
-	Attributes  map[string]string // name => type
-	Hash, Range string
-	Indexes     map[string][2]string // name => hash, range
-	Stream      string
+	Attributes map[string]string    // name => type
+	Key        [2]string            // hash, range
+	Indexes    map[string][2]string // name => hash, range
+	Stream     string
 }
 
-func (s tableShape) String() string { return fmt.Sprintf("%+v", map[string]any(structMap(s))) }
-
-func structMap(s tableShape) map[string]any {
-	return map[string]any{"attributes": s.Attributes, "hash": s.Hash, "range": s.Range, "indexes": s.Indexes, "stream": s.Stream}
+func newShape() tableShape {
+	return tableShape{Attributes: map[string]string{}, Indexes: map[string][2]string{}}
 }
 
-func equalShape(a, b tableShape) bool { return a.String() == b.String() }
+func equalShape(a, b tableShape) bool { return reflect.DeepEqual(a, b) }
+
+// keySchema reads (attribute, key type) pairs, as every format lists them,
+// into hash and range.
+func keySchema(pairs [][2]string) [2]string {
+	var hr [2]string
+	for _, p := range pairs {
+		if p[1] == "HASH" {
+			hr[0] = p[0]
+		} else {
+			hr[1] = p[0]
+		}
+	}
+	return hr
+}
 
 // codeTables are the tables as store.Definitions creates them, by role.
 func codeTables() map[store.Table]tableShape {
@@ -99,27 +113,20 @@ func codeTables() map[store.Table]tableShape {
 }
 
 func shapeOf(d *dynamodb.CreateTableInput) tableShape {
-	s := tableShape{Attributes: map[string]string{}, Indexes: map[string][2]string{}}
+	s := newShape()
 	for _, a := range d.AttributeDefinitions {
 		s.Attributes[*a.AttributeName] = string(a.AttributeType)
 	}
-	for _, k := range d.KeySchema {
-		if k.KeyType == "HASH" {
-			s.Hash = *k.AttributeName
-		} else {
-			s.Range = *k.AttributeName
+	keys := func(ks []types.KeySchemaElement) [2]string {
+		var pairs [][2]string
+		for _, k := range ks {
+			pairs = append(pairs, [2]string{*k.AttributeName, string(k.KeyType)})
 		}
+		return keySchema(pairs)
 	}
+	s.Key = keys(d.KeySchema)
 	for _, g := range d.GlobalSecondaryIndexes {
-		var hr [2]string
-		for _, k := range g.KeySchema {
-			if k.KeyType == "HASH" {
-				hr[0] = *k.AttributeName
-			} else {
-				hr[1] = *k.AttributeName
-			}
-		}
-		s.Indexes[*g.IndexName] = hr
+		s.Indexes[*g.IndexName] = keys(g.KeySchema)
 	}
 	if d.StreamSpecification != nil {
 		s.Stream = string(d.StreamSpecification.StreamViewType)

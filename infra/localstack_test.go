@@ -25,29 +25,22 @@ func TestLocalStackTables(t *testing.T) {
 	key := regexp.MustCompile(`AttributeName=(\w+),KeyType=(\w+)`)
 	for _, call := range calls {
 		name := strings.TrimPrefix(regexp.MustCompile(`--table-name (\S+)`).FindStringSubmatch(call)[1], "seckill-")
-		s := tableShape{Attributes: map[string]string{}, Indexes: map[string][2]string{}}
+		s := newShape()
 		for _, m := range attr.FindAllStringSubmatch(call, -1) {
 			s.Attributes[m[1]] = m[2]
 		}
-		main, gsi, _ := strings.Cut(call, "--global-secondary-indexes")
-		for _, m := range key.FindAllStringSubmatch(regexp.MustCompile(`--key-schema[^\n]*`).FindString(main), -1) {
-			if m[2] == "HASH" {
-				s.Hash = m[1]
-			} else {
-				s.Range = m[1]
+		keys := func(text string) [2]string {
+			var pairs [][2]string
+			for _, m := range key.FindAllStringSubmatch(text, -1) {
+				pairs = append(pairs, [2]string{m[1], m[2]})
 			}
+			return keySchema(pairs)
 		}
+		main, gsi, _ := strings.Cut(call, "--global-secondary-indexes")
+		s.Key = keys(regexp.MustCompile(`--key-schema[^\n]*`).FindString(main))
 		if gsi != "" {
 			idx := regexp.MustCompile(`IndexName=([\w-]+)`).FindStringSubmatch(gsi)[1]
-			var hr [2]string
-			for _, m := range regexp.MustCompile(`AttributeName=(\w+),KeyType=(\w+)`).FindAllStringSubmatch(gsi, -1) {
-				if m[2] == "HASH" {
-					hr[0] = m[1]
-				} else {
-					hr[1] = m[1]
-				}
-			}
-			s.Indexes[idx] = hr
+			s.Indexes[idx] = keys(gsi)
 		}
 		if m := regexp.MustCompile(`StreamViewType=(\w+)`).FindStringSubmatch(call); m != nil {
 			s.Stream = m[1]

@@ -130,23 +130,18 @@ func samResource(v any) store.Table {
 }
 
 func samShape(p any) tableShape {
-	s := tableShape{Attributes: map[string]string{}, Indexes: map[string][2]string{}}
+	s := newShape()
 	for _, a := range list(get(p, "AttributeDefinitions")) {
 		s.Attributes[str(get(a, "AttributeName"))] = str(get(a, "AttributeType"))
 	}
 	keys := func(v any) [2]string {
-		var hr [2]string
+		var pairs [][2]string
 		for _, k := range list(v) {
-			if str(get(k, "KeyType")) == "HASH" {
-				hr[0] = str(get(k, "AttributeName"))
-			} else {
-				hr[1] = str(get(k, "AttributeName"))
-			}
+			pairs = append(pairs, [2]string{str(get(k, "AttributeName")), str(get(k, "KeyType"))})
 		}
-		return hr
+		return keySchema(pairs)
 	}
-	hr := keys(get(p, "KeySchema"))
-	s.Hash, s.Range = hr[0], hr[1]
+	s.Key = keys(get(p, "KeySchema"))
 	for _, g := range list(get(p, "GlobalSecondaryIndexes")) {
 		s.Indexes[str(get(g, "IndexName"))] = keys(get(g, "KeySchema"))
 	}

@@ -235,8 +235,8 @@ func (c tfConfig) access(t *testing.T, fn string, doc *hclsyntax.Block) access {
 }
 
 func (c tfConfig) shape(t *testing.T, b *hclsyntax.Block) tableShape {
-	s := tableShape{Attributes: map[string]string{}, Indexes: map[string][2]string{},
-		Hash: literalString(t, b, "hash_key"), Range: literalString(t, b, "range_key")}
+	s := newShape()
+	s.Key = [2]string{literalString(t, b, "hash_key"), literalString(t, b, "range_key")}
 	if literal(t, b, "stream_enabled") == cty.True {
 		s.Stream = literalString(t, b, "stream_view_type")
 	}
