@@ -3,8 +3,11 @@
 package admin
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
+	"hash/maphash"
 	"net/http"
 	"strings"
 	"time"
@@ -21,11 +24,12 @@ type Handler struct {
 	store     *store.Store
 	tokenHash [sha256.Size]byte
 	now       func() time.Time
+	turns     turns
 }
 
 // New returns the admin handler. now is the clock (time.Now in production).
 func New(s *store.Store, token string, now func() time.Time) *Handler {
-	return &Handler{store: s, tokenHash: sha256.Sum256([]byte(token)), now: now}
+	return &Handler{store: s, tokenHash: sha256.Sum256([]byte(token)), now: now, turns: newTurns()}
 }
 
 // Register adds the admin routes to rt.
@@ -75,7 +79,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Location", "/admin/promotions/"+p.ID)
-	web.JSON(w, http.StatusCreated, web.PromotionJSON(p, sale.Stock{Left: p.TotalCoupons}, now))
+	writePromotion(w, http.StatusCreated, store.View{Promotion: p, Stock: sale.Stock{Left: p.TotalCoupons}}, now)
 	return nil
 }
 
@@ -84,26 +88,24 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	q, err := web.PageQuery(r)
+	if err != nil {
+		return err
+	}
 	now := h.now()
-	all, err := h.store.Promotions(r.Context())
+	promos, next, err := h.store.PromotionsPage(r.Context(), filter, now, q)
 	if err != nil {
 		return err
 	}
-	picked := make([]sale.Promotion, 0, len(all))
-	for _, p := range all {
-		if filter.Match(p, now) {
-			picked = append(picked, p)
-		}
-	}
-	stock, err := h.store.Stock(r.Context(), picked...)
+	views, err := h.store.Views(r.Context(), promos)
 	if err != nil {
 		return err
 	}
-	out := make([]web.Promotion, 0, len(picked))
-	for _, p := range picked {
-		out = append(out, web.PromotionJSON(p, stock[p.ID], now))
+	out := make([]web.Promotion, 0, len(views))
+	for _, v := range views {
+		out = append(out, web.PromotionJSON(v.Promotion, v.Stock, now))
 	}
-	web.JSON(w, http.StatusOK, map[string]any{"promotions": out})
+	web.Page(w, "promotions", out, next)
 	return nil
 }
 
@@ -112,11 +114,12 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.store.Promotion(r.Context(), id)
+	v, err := h.store.PromotionView(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	return h.writePromotion(w, r, http.StatusOK, p)
+	writePromotion(w, http.StatusOK, v, h.now())
+	return nil
 }
 
 func (h *Handler) replace(w http.ResponseWriter, r *http.Request) error {
@@ -124,19 +127,30 @@ func (h *Handler) replace(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	now := h.now()
-	draft, err := decodeDraft(w, r, now)
+	expect, err := web.IfMatch(r)
 	if err != nil {
 		return err
 	}
-	p, err := h.store.UpdatePromotion(r.Context(), id, now, func(old sale.Promotion) (sale.Promotion, error) {
+	draft, err := decodeDraft(w, r, h.now())
+	if err != nil {
+		return err
+	}
+	done, err := h.turns.take(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	defer done()
+	var at time.Time
+	p, err := h.store.UpdatePromotion(r.Context(), id, expect, h.now, func(old sale.Promotion, now time.Time) (sale.Promotion, error) {
+		at = now
 		return old.Replace(draft, now)
 	})
 	if err != nil {
 		return err
 	}
-	// Nothing can be granted before publishAt, so the new stock is whole.
-	web.JSON(w, http.StatusOK, web.PromotionJSON(p, sale.Stock{Left: p.TotalCoupons}, now))
+	// The write landed only while every shard had granted nothing, so the
+	// new stock is whole.
+	writePromotion(w, http.StatusOK, store.View{Promotion: p, Stock: sale.Stock{Left: p.TotalCoupons}}, at)
 	return nil
 }
 
@@ -145,18 +159,52 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.store.DeletePromotion(r.Context(), id, h.now()); err != nil {
+	expect, err := web.IfMatch(r)
+	if err != nil {
+		return err
+	}
+	done, err := h.turns.take(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := h.store.DeletePromotion(r.Context(), id, expect, h.now); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (h *Handler) writePromotion(w http.ResponseWriter, r *http.Request, status int, p sale.Promotion) error {
-	stock, err := h.store.Stock(r.Context(), p)
-	if err != nil {
-		return err
+func writePromotion(w http.ResponseWriter, status int, v store.View, now time.Time) {
+	w.Header().Set("ETag", web.ETag(v.Promotion.Version))
+	web.JSON(w, status, web.PromotionJSON(v.Promotion, v.Stock, now))
+}
+
+// turns lets changes of one promotion take turns within an instance. Every
+// change is optimistic and safe without it; with it, concurrent PUTs that
+// reach one instance land one after another instead of failing each other's
+// conditions and backing off. Promotions share a fixed set of turns by
+// hash, so memory stays the same whatever ids clients send.
+type turns struct {
+	seed  maphash.Seed
+	slots [64]chan struct{}
+}
+
+func newTurns() turns {
+	t := turns{seed: maphash.MakeSeed()}
+	for i := range t.slots {
+		t.slots[i] = make(chan struct{}, 1)
 	}
-	web.JSON(w, status, web.PromotionJSON(p, stock[p.ID], h.now()))
-	return nil
+	return t
+}
+
+// take waits for id's turn, or for ctx to end.
+func (t *turns) take(ctx context.Context, id string) (func(), error) {
+	slot := t.slots[maphash.String(t.seed, id)%uint64(len(t.slots))]
+	select {
+	case slot <- struct{}{}:
+		return func() { <-slot }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for another change of promotion %s: %w: %w", id, sale.ErrUnavailable, ctx.Err())
+	}
 }

@@ -40,26 +40,15 @@ func (b promotionBody) draft(now time.Time) (sale.Draft, error) {
 	d := sale.Draft{Name: b.Name, Discount: b.Discount, TotalCoupons: b.TotalCoupons, PublishAt: now}
 	var err error
 	if b.PublishAt != nil {
-		if d.PublishAt, err = parseTime("publishAt", *b.PublishAt); err != nil {
+		if d.PublishAt, err = sale.ParseTime("publishAt", *b.PublishAt); err != nil {
 			return sale.Draft{}, err
 		}
 	}
 	if b.FinishAt != nil {
-		if d.FinishAt, err = parseTime("finishAt", *b.FinishAt); err != nil {
+		if d.FinishAt, err = sale.ParseTime("finishAt", *b.FinishAt); err != nil {
 			return sale.Draft{}, err
 		}
 	}
 	return d, nil
 }
 
-func parseTime(field, s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, &sale.FieldError{Field: field, Reason: "must be an RFC 3339 time such as 2026-11-11T00:00:00Z"}
-	}
-	// Years past 9999 cannot be written back as RFC 3339.
-	if t.Year() > 9999 || t.Year() < 1970 {
-		return time.Time{}, &sale.FieldError{Field: field, Reason: "is out of range"}
-	}
-	return t, nil
-}

@@ -59,7 +59,12 @@ func (h *Handler) coupons(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, err)
 		return
 	}
-	cs, err := h.store.CustomerCoupons(r.Context(), customer)
+	q, err := web.PageQuery(r)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	cs, next, err := h.store.CustomerCoupons(r.Context(), customer, q)
 	if err != nil {
 		web.Error(w, r, err)
 		return
@@ -68,32 +73,31 @@ func (h *Handler) coupons(w http.ResponseWriter, r *http.Request) {
 	for _, c := range cs {
 		out = append(out, web.CouponJSON(c))
 	}
-	web.JSON(w, http.StatusOK, map[string]any{"coupons": out})
+	web.Page(w, "coupons", out, next)
 }
 
 // promotions lists what a customer may still grab or wait for: upcoming,
 // active and sold-out promotions.
 func (h *Handler) promotions(w http.ResponseWriter, r *http.Request) {
-	all, err := h.store.Promotions(r.Context())
+	q, err := web.PageQuery(r)
 	if err != nil {
 		web.Error(w, r, err)
 		return
 	}
 	now := h.now()
-	open := make([]sale.Promotion, 0, len(all))
-	for _, p := range all {
-		if now.Before(p.FinishAt) {
-			open = append(open, p)
-		}
-	}
-	stock, err := h.store.Stock(r.Context(), open...)
+	open, next, err := h.store.PromotionsPage(r.Context(), sale.FilterOpen, now, q)
 	if err != nil {
 		web.Error(w, r, err)
 		return
 	}
-	out := make([]web.Promotion, 0, len(open))
-	for _, p := range open {
-		out = append(out, web.PromotionJSON(p, stock[p.ID], now))
+	views, err := h.store.Views(r.Context(), open)
+	if err != nil {
+		web.Error(w, r, err)
+		return
 	}
-	web.JSON(w, http.StatusOK, map[string]any{"promotions": out})
+	out := make([]web.Promotion, 0, len(views))
+	for _, v := range views {
+		out = append(out, web.PromotionJSON(v.Promotion, v.Stock, now))
+	}
+	web.Page(w, "promotions", out, next)
 }

@@ -197,7 +197,7 @@ func faultySale(t *testing.T, total, customers int, phases []phase) (answers, pr
 	deadline := time.Now().Add(30 * time.Second)
 	for c, id := range holders {
 		for {
-			got, err := w.store.CustomerCoupons(ctx, sale.CustomerID(c))
+			got, _, err := w.store.CustomerCoupons(ctx, sale.CustomerID(c), store.PageQuery{Limit: 100})
 			if err == nil && len(got) == 1 && got[0].ID == id {
 				break
 			}

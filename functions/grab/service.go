@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/oklog/ulid/v2"
 	"golang.org/x/sync/singleflight"
 
@@ -29,9 +30,19 @@ type Service struct {
 	maxAttempts int
 
 	loads singleflight.Group
-	mu    sync.Mutex
-	cache map[string]*entry
+	// What the instance knows of promotions, bounded in count whatever ids
+	// clients send: found ones and ids that name none are kept apart, so a
+	// flood of made-up ids cannot push out the promotions on sale. Time is
+	// bounded by ttl: an entry older than that is read again before use
+	// (not found) or while it is used (found).
+	mu      sync.Mutex
+	found   *lru.Cache[string, *entry]
+	missing *lru.Cache[string, *entry]
 }
+
+// MaxCached bounds, per instance, the promotions remembered and, apart, the
+// ids remembered to name no promotion.
+const MaxCached = 4096
 
 // entry is an instance's view of one promotion.
 type entry struct {
@@ -77,7 +88,9 @@ func (h *holders) add(customer sale.CustomerID, c sale.Coupon) {
 // NewService returns a grab service. ttl bounds how long a promotion is read
 // from memory; maxAttempts bounds the transactions one grab tries.
 func NewService(s *store.Store, now func() time.Time, ttl time.Duration, maxAttempts int) *Service {
-	return &Service{store: s, now: now, ttl: ttl, maxAttempts: max(1, maxAttempts), cache: map[string]*entry{}}
+	found, _ := lru.New[string, *entry](MaxCached) // only a size < 1 fails
+	missing, _ := lru.New[string, *entry](MaxCached)
+	return &Service{store: s, now: now, ttl: ttl, maxAttempts: max(1, maxAttempts), found: found, missing: missing}
 }
 
 // Grab grants customer a coupon of promotion id, or says why not.
@@ -196,10 +209,11 @@ func (s *Service) soldOut(ctx context.Context, p sale.Promotion, customer sale.C
 // of one id share one read. What the instance knew of empty shards and
 // holders survives a reload that finds the same version.
 func (s *Service) entry(ctx context.Context, id string, fresh bool) (*entry, error) {
-	s.mu.Lock()
-	e := s.cache[id]
-	s.mu.Unlock()
-	if e != nil && !fresh {
+	e, ok := s.found.Get(id)
+	if !ok {
+		e, ok = s.missing.Get(id)
+	}
+	if ok && !fresh {
 		if s.now().Sub(e.loadedAt) >= s.ttl {
 			if e.err != nil {
 				return s.load(ctx, id)
@@ -234,20 +248,28 @@ func (s *Service) read(ctx context.Context, id string) (any, error) {
 		return nil, err // not remembered: the store may answer next time
 	}
 	next := &entry{promo: p, err: err, loadedAt: s.now()}
+	// One writer at a time, so that a reload carries over what the entry
+	// it replaces knew.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old := s.cache[id]; old != nil && err == nil && old.err == nil && old.promo.Version == p.Version {
+	if err != nil {
+		s.found.Remove(id)
+		s.missing.Add(id, next)
+		return next, nil
+	}
+	if old, ok := s.found.Peek(id); ok && old.promo.Version == p.Version {
 		old.mu.Lock()
 		next.empty, next.soldOut, next.holders = slices.Clone(old.empty), old.soldOut, old.holders
 		old.mu.Unlock()
 	}
-	if next.empty == nil && err == nil {
+	if next.empty == nil {
 		next.empty = make([]bool, p.Shards)
 	}
 	if next.holders == nil {
 		next.holders = &holders{m: map[sale.CustomerID]sale.Coupon{}}
 	}
-	s.cache[id] = next
+	s.missing.Remove(id)
+	s.found.Add(id, next)
 	return next, nil
 }
 
@@ -293,3 +315,7 @@ func (e *entry) markEmpty(shard int) {
 	defer e.mu.Unlock()
 	e.empty[shard] = true
 }
+
+// Cached tells how many promotions, and apart how many ids that name none,
+// the instance remembers.
+func (s *Service) Cached() (found, missing int) { return s.found.Len(), s.missing.Len() }

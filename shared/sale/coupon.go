@@ -30,7 +30,8 @@ func (e *AlreadyGrabbedError) Error() string {
 func (e *AlreadyGrabbedError) Unwrap() error { return ErrAlreadyGrabbed }
 
 // CustomerID is a validated customer identifier: 1 to 128 characters of
-// A-Z a-z 0-9 . _ : @ -.
+// A-Z a-z 0-9 . _ : @ -, and not "." or "..", which a URL path cannot carry
+// as a segment of /customers/{customerId}/coupons.
 type CustomerID string
 
 // ParseCustomerID validates s as a customer id.
@@ -42,6 +43,9 @@ func ParseCustomerID(s string) (CustomerID, error) {
 		if !customerIDByte(s[i]) {
 			return "", invalid("customerId", "may hold only A-Z a-z 0-9 . _ : @ -")
 		}
+	}
+	if s == "." || s == ".." {
+		return "", invalid("customerId", "must not be %q", s)
 	}
 	return CustomerID(s), nil
 }
@@ -62,14 +66,23 @@ func customerIDByte(c byte) bool {
 // characters of Crockford's base 32. A well-formed id may still name no
 // promotion; that is the store's to say.
 func ParsePromotionID(s string) (string, error) {
+	if !IsULID(s) {
+		return "", invalid("promotionId", "is not a promotion id")
+	}
+	return s, nil
+}
+
+// IsULID reports whether s is a ULID in canonical form: 26 characters of
+// Crockford's base 32, upper case, whose first does not overflow 128 bits.
+func IsULID(s string) bool {
 	const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 	if len(s) != 26 || s[0] > '7' {
-		return "", invalid("promotionId", "is not a promotion id")
+		return false
 	}
 	for i := 0; i < len(s); i++ {
 		if !strings.ContainsRune(crockford, rune(s[i])) {
-			return "", invalid("promotionId", "is not a promotion id")
+			return false
 		}
 	}
-	return s, nil
+	return true
 }

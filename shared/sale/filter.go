@@ -10,6 +10,9 @@ const (
 	FilterActive   Filter = "active"
 	FilterUpcoming Filter = "upcoming"
 	FilterFinished Filter = "finished"
+	// FilterOpen is what customers may still grab or wait for: upcoming,
+	// active and sold out. No query value names it.
+	FilterOpen Filter = "open"
 )
 
 // ParseFilter reads the ?status= query value; empty means all.
@@ -33,6 +36,8 @@ func (f Filter) Match(p Promotion, now time.Time) bool {
 		return now.Before(p.PublishAt)
 	case FilterFinished:
 		return !now.Before(p.FinishAt)
+	case FilterOpen:
+		return now.Before(p.FinishAt)
 	}
 	return true
 }

@@ -6,6 +6,8 @@ package sale
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -15,7 +17,16 @@ const (
 	MaxNameLength   = 200
 	MaxTotalCoupons = 10_000_000
 	MaxCustomerID   = 128
+	// MinDiscount and DiscountDecimals: the smallest factor a customer may
+	// pay, and the most digits after the decimal point a discount may have.
+	MinDiscount      = 0.0001
+	DiscountDecimals = 4
 )
+
+// ChangeFreeze is how long before publishAt a promotion stops accepting
+// changes, so that customers never see it change as it opens and a change
+// in flight has a second to land before the first grant may.
+const ChangeFreeze = time.Second
 
 // Sentinel errors. Adapters wrap them with %w; the HTTP edge maps them to a
 // status and a problem code in exactly one place.
@@ -23,6 +34,9 @@ var (
 	ErrInvalid           = errors.New("invalid request")
 	ErrPromotionNotFound = errors.New("promotion not found")
 	ErrPromotionStarted  = errors.New("promotion already started")
+	// ErrPreconditionFailed: the change named a version (If-Match) that is
+	// no longer the stored one.
+	ErrPreconditionFailed = errors.New("promotion version does not match")
 	ErrSoldOut           = errors.New("sold out")
 	ErrNotStarted        = errors.New("promotion not started")
 	ErrFinished          = errors.New("promotion finished")
@@ -77,9 +91,8 @@ func (d Draft) Validate(now time.Time) error {
 	case n < 1 || n > MaxNameLength:
 		return invalid("name", "must be 1 to %d characters, got %d", MaxNameLength, n)
 	}
-	// The negated form also rejects NaN.
-	if !(d.Discount > 0 && d.Discount <= 1) {
-		return invalid("discount", "must be greater than 0 and at most 1")
+	if err := validDiscount(d.Discount); err != nil {
+		return err
 	}
 	if d.TotalCoupons < 1 || d.TotalCoupons > MaxTotalCoupons {
 		return invalid("totalCoupons", "must be a whole number from 1 to %d", MaxTotalCoupons)
@@ -87,11 +100,32 @@ func (d Draft) Validate(now time.Time) error {
 	if d.FinishAt.IsZero() {
 		return invalid("finishAt", "is required")
 	}
+	if d.PublishAt.Before(minTime) || d.PublishAt.After(maxTime) {
+		return invalid("publishAt", "must lie between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+	}
+	if d.FinishAt.After(maxTime) {
+		return invalid("finishAt", "must lie between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+	}
 	if !d.FinishAt.After(d.PublishAt) {
 		return invalid("finishAt", "must be after publishAt")
 	}
 	if !d.FinishAt.After(now) {
 		return invalid("finishAt", "must be in the future")
+	}
+	return nil
+}
+
+// validDiscount admits 0.0001 ≤ d ≤ 1 with at most four decimals. The
+// shortest decimal form that reads back as d is what a client wrote (or
+// could have), so counting its digits is exact where float arithmetic is not.
+func validDiscount(d float64) error {
+	// The negated form also rejects NaN.
+	if !(d >= MinDiscount && d <= 1) {
+		return invalid("discount", "must be from %g to 1", MinDiscount)
+	}
+	text := strconv.FormatFloat(d, 'f', -1, 64)
+	if _, frac, ok := strings.Cut(text, "."); ok && len(frac) > DiscountDecimals {
+		return invalid("discount", "may have at most %d digits after the decimal point", DiscountDecimals)
 	}
 	return nil
 }
@@ -140,12 +174,14 @@ func NewPromotion(id string, d Draft, now time.Time) (Promotion, error) {
 	}, nil
 }
 
-// Replace applies d to an upcoming promotion. A promotion whose publishAt has
-// passed is frozen; the store enforces the same rule with a condition, so a
-// replace racing the start cannot slip through.
+// Replace applies d to an upcoming promotion. From ChangeFreeze before
+// publishAt on, a promotion is frozen. The store checks the same rule again
+// with the clock read for each write, and checks on every inventory shard
+// that nothing has been granted, so a replace racing the start either lands
+// before the first grant or is refused.
 func (p Promotion) Replace(d Draft, now time.Time) (Promotion, error) {
-	if p.Started(now) {
-		return Promotion{}, fmt.Errorf("promotion %s: %w", p.ID, ErrPromotionStarted)
+	if err := p.CheckChange(now); err != nil {
+		return Promotion{}, err
 	}
 	d = d.truncate()
 	if err := d.Validate(now); err != nil {
@@ -156,6 +192,20 @@ func (p Promotion) Replace(d Draft, now time.Time) (Promotion, error) {
 	p.Version++
 	p.Shards = ShardCount(d.TotalCoupons)
 	return p, nil
+}
+
+// CheckChange tells whether the promotion may still be changed or deleted at
+// now: not within ChangeFreeze of publishAt, nor after it.
+func (p Promotion) CheckChange(now time.Time) error {
+	if p.Frozen(now) {
+		return fmt.Errorf("promotion %s: %w", p.ID, ErrPromotionStarted)
+	}
+	return nil
+}
+
+// Frozen reports whether now is within ChangeFreeze of publishAt or past it.
+func (p Promotion) Frozen(now time.Time) bool {
+	return !now.Before(p.PublishAt.Add(-ChangeFreeze))
 }
 
 // Started reports whether the promotion's publishAt has passed; from then on

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/seckill/seckill/shared/sale"
 )
@@ -47,78 +49,169 @@ func (s *Store) Promotion(ctx context.Context, id string) (sale.Promotion, error
 	return decodePromotion(out.Item)
 }
 
-// Promotions lists every promotion, newest first. Ids are ULIDs, so the
-// index's sort key orders by creation time.
-func (s *Store) Promotions(ctx context.Context) ([]sale.Promotion, error) {
-	var out []sale.Promotion
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.tables.Sale),
-		IndexName:                 aws.String(IndexByCreate),
-		KeyConditionExpression:    aws.String("listPk = :p"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: listPartition}},
-		ScanIndexForward:          aws.Bool(false),
-	})
-	for p.HasMorePages() {
-		page, err := s.page(ctx, p)
-		if err != nil {
-			return nil, classify("list promotions", err)
-		}
-		for _, item := range page.Items {
-			promo, err := decodePromotion(item)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, promo)
-		}
+// Stock sums the inventory shards of each promotion with consistent reads.
+// Each shard keeps left + granted equal to its share, so the sums hold
+// left + granted == total whenever the shards read are those of the
+// promotion's version; View checks that they are.
+func (s *Store) Stock(ctx context.Context, promos ...sale.Promotion) (map[string]sale.Stock, error) {
+	sums, err := s.readShards(ctx, promos)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]sale.Stock, len(sums))
+	for id, sum := range sums {
+		out[id] = sum.Stock
 	}
 	return out, nil
 }
 
-func (s *Store) page(ctx context.Context, p *dynamodb.QueryPaginator) (*dynamodb.QueryOutput, error) {
-	ctx, cancel := s.bounded(ctx)
-	defer cancel()
-	return p.NextPage(ctx)
+// View is a promotion and its stock, read as one snapshot.
+type View struct {
+	Promotion sale.Promotion
+	Stock     sale.Stock
 }
 
-// Stock sums the inventory shards of each promotion with consistent reads,
-// so that left + granted == total holds in every answer even while grabs run.
-func (s *Store) Stock(ctx context.Context, promos ...sale.Promotion) (map[string]sale.Stock, error) {
+// PromotionView reads promotion id and its stock as one snapshot: the
+// shards summed are exactly those written with the promotion read. A change
+// landing between the two reads makes them disagree, and the pair is read
+// again.
+func (s *Store) PromotionView(ctx context.Context, id string) (View, error) {
+	for attempt := 0; ; attempt++ {
+		p, err := s.Promotion(ctx, id)
+		if err != nil {
+			return View{}, err
+		}
+		sums, err := s.readShards(ctx, []sale.Promotion{p})
+		if err != nil {
+			return View{}, err
+		}
+		if sum := sums[p.ID]; sum.matches(p) {
+			return View{Promotion: p, Stock: sum.Stock}, nil
+		}
+		if err := retrySnapshot(ctx, id, attempt); err != nil {
+			return View{}, err
+		}
+	}
+}
+
+// Views gives each promotion of a page its stock, consistently: a promotion
+// whose shards were rewritten since it was listed is read again, and left
+// out if it has been deleted since.
+func (s *Store) Views(ctx context.Context, promos []sale.Promotion) ([]View, error) {
+	sums, err := s.readShards(ctx, promos)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]View, 0, len(promos))
+	for _, p := range promos {
+		if sum := sums[p.ID]; sum.matches(p) {
+			out = append(out, View{Promotion: p, Stock: sum.Stock})
+			continue
+		}
+		v, err := s.PromotionView(ctx, p.ID)
+		switch {
+		case errors.Is(err, sale.ErrPromotionNotFound):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// retrySnapshot waits before reading a promotion and its shards again; a
+// promotion changing without pause for that long is answered try-again.
+func retrySnapshot(ctx context.Context, id string, attempt int) error {
+	if attempt >= 8 {
+		return fmt.Errorf("promotion %s keeps changing: %w", id, sale.ErrUnavailable)
+	}
+	if err := Pause(ctx, attempt); err != nil {
+		return classify("read promotion", err)
+	}
+	return nil
+}
+
+// shardSum is what the shards of one promotion add up to, and which
+// versions they carry.
+type shardSum struct {
+	sale.Stock
+	count    int
+	versions map[int]int
+}
+
+func (s shardSum) matches(p sale.Promotion) bool {
+	return s.count == p.Shards && s.versions[p.Version] == p.Shards
+}
+
+// shardReaders bounds the BatchGetItem calls one read runs at once.
+const shardReaders = 8
+
+func (s *Store) readShards(ctx context.Context, promos []sale.Promotion) (map[string]shardSum, error) {
 	var keys []map[string]types.AttributeValue
 	for _, p := range promos {
 		for i := range p.Shards {
 			keys = append(keys, keyOf(shardKey(p.ID, i)))
 		}
 	}
-	stock := make(map[string]sale.Stock, len(promos))
 	const batch = 100 // BatchGetItem's limit
-	for len(keys) > 0 {
-		n := min(batch, len(keys))
-		pending := keys[:n]
-		keys = keys[n:]
-		for attempt := 0; len(pending) > 0; attempt++ {
-			if attempt > 0 {
-				if err := sleep(ctx, Backoff(attempt)); err != nil {
-					return nil, classify("read stock", err)
-				}
-			}
-			out, err := s.batchGet(ctx, pending)
+	var (
+		mu   sync.Mutex
+		sums = make(map[string]shardSum, len(promos))
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(shardReaders)
+	for from := 0; from < len(keys); from += batch {
+		chunk := keys[from:min(from+batch, len(keys))]
+		g.Go(func() error {
+			items, err := s.batchGetAll(gctx, chunk)
 			if err != nil {
-				return nil, classify("read stock", err)
+				return err
 			}
-			for _, item := range out.Responses[s.tables.Sale] {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, item := range items {
 				var sh shardItem
 				if err := attributevalue.UnmarshalMap(item, &sh); err != nil {
-					return nil, fmt.Errorf("decode shard: %w", err)
+					return fmt.Errorf("decode shard: %w", err)
 				}
-				st := stock[sh.PromotionID]
-				st.Left += sh.Left
-				st.Granted += sh.Granted
-				stock[sh.PromotionID] = st
+				sum := sums[sh.PromotionID]
+				if sum.versions == nil {
+					sum.versions = map[int]int{}
+				}
+				sum.Left += sh.Left
+				sum.Granted += sh.Granted
+				sum.count++
+				sum.versions[sh.Version]++
+				sums[sh.PromotionID] = sum
 			}
-			pending = out.UnprocessedKeys[s.tables.Sale].Keys
-		}
+			return nil
+		})
 	}
-	return stock, nil
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return sums, nil
+}
+
+// batchGetAll reads keys consistently, retrying the ones DynamoDB leaves
+// unprocessed.
+func (s *Store) batchGetAll(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	var items []map[string]types.AttributeValue
+	for attempt := 0; len(keys) > 0; attempt++ {
+		if attempt > 0 {
+			if err := Pause(ctx, attempt); err != nil {
+				return nil, classify("read stock", err)
+			}
+		}
+		out, err := s.batchGet(ctx, keys)
+		if err != nil {
+			return nil, classify("read stock", err)
+		}
+		items = append(items, out.Responses[s.tables.Sale]...)
+		keys = out.UnprocessedKeys[s.tables.Sale].Keys
+	}
+	return items, nil
 }
 
 func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) (*dynamodb.BatchGetItemOutput, error) {
@@ -129,18 +222,31 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 	})
 }
 
-// UpdatePromotion replaces promotion id with what change makes of it. change
-// sees the stored promotion and decides (the domain's rules); the write is
-// conditional on the version read and on publishAt still being in the future
-// at now, so a change racing the promotion's start, or another change, never
-// lands on a started promotion. Shards are rewritten in the same transaction.
-func (s *Store) UpdatePromotion(ctx context.Context, id string, now time.Time, change func(sale.Promotion) (sale.Promotion, error)) (sale.Promotion, error) {
+// AnyVersion, as the version a change expects, applies the change to
+// whatever version is stored: the last writer wins.
+const AnyVersion = 0
+
+// UpdatePromotion replaces promotion id with what change makes of it at the
+// moment of each attempt. change sees the stored promotion and the clock
+// read for that attempt, and decides (the domain's rules). The write lands
+// only if, when DynamoDB applies it, the promotion is still at the version
+// read, publishAt is more than sale.ChangeFreeze ahead of that clock, and
+// no inventory shard has granted a coupon: a change racing the start either
+// lands before the first grant or is refused, whatever the clocks say.
+// Shards are rewritten in the same transaction with the new version, so a
+// grab working from the old version can never grant from the new stock.
+//
+// expect is the version the caller requires (If-Match), or AnyVersion.
+// Without one, losing a race with another change means computing it again
+// from the newer version, until ctx ends.
+func (s *Store) UpdatePromotion(ctx context.Context, id string, expect int, clock func() time.Time, change func(old sale.Promotion, now time.Time) (sale.Promotion, error)) (sale.Promotion, error) {
 	for attempt := 0; ; attempt++ {
-		old, err := s.Promotion(ctx, id)
+		old, err := s.current(ctx, id, expect)
 		if err != nil {
 			return sale.Promotion{}, err
 		}
-		next, err := change(old)
+		now := clock()
+		next, err := change(old, now)
 		if err != nil {
 			return sale.Promotion{}, err
 		}
@@ -151,27 +257,28 @@ func (s *Store) UpdatePromotion(ctx context.Context, id string, now time.Time, c
 			ExpressionAttributeValues:           unstartedValues(old.Version, now),
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}}}
-		items = append(items, s.putShards(next)...)
-		items = append(items, s.deleteShards(id, next.Shards, old.Shards)...)
+		items = append(items, s.replaceShards(old, next)...)
 		err = s.guardedWrite(ctx, "update promotion", id, now, items)
-		if retry, err := retryStale(ctx, err, attempt); retry {
-			continue
-		} else if err != nil {
+		if err == nil {
+			return next, nil
+		}
+		if err := waitStale(ctx, err, attempt); err != nil {
 			return sale.Promotion{}, err
 		}
-		return next, nil
 	}
 }
 
-// DeletePromotion removes a promotion that has not started, with its shards.
-func (s *Store) DeletePromotion(ctx context.Context, id string, now time.Time) error {
+// DeletePromotion removes a promotion that may still change, with its
+// shards, under the same conditions as UpdatePromotion.
+func (s *Store) DeletePromotion(ctx context.Context, id string, expect int, clock func() time.Time) error {
 	for attempt := 0; ; attempt++ {
-		old, err := s.Promotion(ctx, id)
+		old, err := s.current(ctx, id, expect)
 		if err != nil {
 			return err
 		}
-		if old.Started(now) {
-			return fmt.Errorf("promotion %s: %w", id, sale.ErrPromotionStarted)
+		now := clock()
+		if err := old.CheckChange(now); err != nil {
+			return err
 		}
 		items := []types.TransactWriteItem{{Delete: &types.Delete{
 			TableName:                           aws.String(s.tables.Sale),
@@ -182,38 +289,67 @@ func (s *Store) DeletePromotion(ctx context.Context, id string, now time.Time) e
 		}}}
 		items = append(items, s.deleteShards(id, 0, old.Shards)...)
 		err = s.guardedWrite(ctx, "delete promotion", id, now, items)
-		if retry, err := retryStale(ctx, err, attempt); !retry {
+		if err == nil {
+			return nil
+		}
+		if err := waitStale(ctx, err, attempt); err != nil {
 			return err
 		}
 	}
 }
 
-// retryStale decides whether a change that lost a race with another change
-// should be computed again. After a few tries the caller is told to try
-// again later rather than kept waiting.
-func retryStale(ctx context.Context, err error, attempt int) (bool, error) {
-	if !errors.Is(err, ErrStale) {
-		return false, err
+// current reads the promotion a change starts from, refusing it when the
+// caller requires another version.
+func (s *Store) current(ctx context.Context, id string, expect int) (sale.Promotion, error) {
+	p, err := s.Promotion(ctx, id)
+	if err != nil {
+		return sale.Promotion{}, err
 	}
-	if attempt >= 4 {
-		return false, fmt.Errorf("promotion keeps changing: %w", sale.ErrUnavailable)
+	if expect != AnyVersion && p.Version != expect {
+		return sale.Promotion{}, fmt.Errorf("promotion %s is at version %d, not %d: %w", id, p.Version, expect, sale.ErrPreconditionFailed)
 	}
-	return sleep(ctx, Backoff(attempt)) == nil, classify("wait to retry", ctx.Err())
+	return p, nil
 }
 
-// The condition every change of a promotion carries: the version the change
-// was computed from, and a publishAt that has not passed.
-const unstartedCondition = "version = :v AND publishAt > :now"
+// waitStale lets a change that lost a race with another change be computed
+// again after a jittered pause: without If-Match the last writer wins, so
+// every writer keeps its turn until its request budget (ctx) runs out. Any
+// other error ends the change.
+func waitStale(ctx context.Context, err error, attempt int) error {
+	if !errors.Is(err, ErrStale) {
+		return err
+	}
+	// Short waits: the winner's write is done, so the next try is likely
+	// to land; only a crowd of writers needs the jitter.
+	if werr := Pause(ctx, min(attempt, 3)); werr != nil {
+		return fmt.Errorf("promotion keeps changing: %w: %w", sale.ErrUnavailable, werr)
+	}
+	return nil
+}
+
+// The condition on the promotion item of every change: the version the
+// change was computed from, and a publishAt at least sale.ChangeFreeze
+// ahead of the clock read for this attempt.
+const unstartedCondition = "version = :v AND publishAt > :freeze"
 
 func unstartedValues(version int, now time.Time) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		":v":   &types.AttributeValueMemberN{Value: strconv.Itoa(version)},
-		":now": &types.AttributeValueMemberN{Value: strconv.FormatInt(millis(now), 10)},
+		":v":      &types.AttributeValueMemberN{Value: strconv.Itoa(version)},
+		":freeze": &types.AttributeValueMemberN{Value: strconv.FormatInt(millis(now.Add(sale.ChangeFreeze)), 10)},
 	}
 }
 
-// guardedWrite runs a transaction whose first item carries unstartedCondition
-// and explains a failed condition from the item DynamoDB hands back.
+// The condition on every inventory shard a change overwrites or deletes:
+// it has granted nothing. This, not any clock, is what keeps a change from
+// landing after the first grant.
+const untouchedShard = "granted = :zero"
+
+var zeroValues = map[string]types.AttributeValue{":zero": &types.AttributeValueMemberN{Value: "0"}}
+
+// guardedWrite runs a change's transaction (the promotion item first, then
+// shards) and explains a cancellation from the items DynamoDB hands back:
+// a shard that granted a coupon means the promotion started; a promotion
+// item at another version means the change is stale.
 func (s *Store) guardedWrite(ctx context.Context, op, id string, now time.Time, items []types.TransactWriteItem) error {
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
@@ -222,24 +358,66 @@ func (s *Store) guardedWrite(ctx context.Context, op, id string, now time.Time, 
 	if !errors.As(err, &canceled) || len(canceled.CancellationReasons) == 0 {
 		return classify(op, err)
 	}
-	reason := canceled.CancellationReasons[0]
-	switch aws.ToString(reason.Code) {
-	case "ConditionalCheckFailed":
-		if reason.Item == nil {
-			return fmt.Errorf("promotion %s: %w", id, sale.ErrPromotionNotFound)
+	reasons := canceled.CancellationReasons
+	if aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" && reasons[0].Item == nil {
+		return fmt.Errorf("promotion %s: %w", id, sale.ErrPromotionNotFound)
+	}
+	for _, r := range reasons[1:] {
+		if aws.ToString(r.Code) != "ConditionalCheckFailed" || r.Item == nil {
+			continue
 		}
-		current, derr := decodePromotion(reason.Item)
+		var sh shardItem
+		if err := attributevalue.UnmarshalMap(r.Item, &sh); err != nil {
+			return fmt.Errorf("decode shard: %w", err)
+		}
+		if sh.Granted > 0 {
+			return fmt.Errorf("promotion %s has granted coupons: %w", id, sale.ErrPromotionStarted)
+		}
+	}
+	for _, r := range reasons {
+		switch aws.ToString(r.Code) {
+		case "ConditionalCheckFailed":
+			if r.Item == nil {
+				return ErrStale // a shard went with a concurrent change
+			}
+		case "TransactionConflict":
+			return ErrStale
+		case "ThrottlingError", "ProvisionedThroughputExceeded":
+			return fmt.Errorf("%s: %w: %w: %w", op, sale.ErrThrottled, sale.ErrUnavailable, err)
+		}
+	}
+	if aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+		current, derr := decodePromotion(reasons[0].Item)
 		if derr != nil {
 			return derr
 		}
-		if current.Started(now) {
-			return fmt.Errorf("promotion %s: %w", id, sale.ErrPromotionStarted)
+		if err := current.CheckChange(now); err != nil {
+			return err
 		}
-		return ErrStale
-	case "TransactionConflict":
 		return ErrStale
 	}
 	return classify(op, err)
+}
+
+// replaceShards writes the shards of next over those of old: shards that
+// stay are overwritten and shards past next's count deleted, each only if
+// it has granted nothing; shards past old's count must not exist yet.
+func (s *Store) replaceShards(old, next sale.Promotion) []types.TransactWriteItem {
+	var out []types.TransactWriteItem
+	for i, sh := range shardItems(next) {
+		put := &types.Put{
+			TableName:                           aws.String(s.tables.Sale),
+			Item:                                mustMarshal(sh),
+			ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}
+		if i < old.Shards {
+			put.ConditionExpression = aws.String(untouchedShard)
+			put.ExpressionAttributeValues = zeroValues
+		}
+		out = append(out, types.TransactWriteItem{Put: put})
+	}
+	return append(out, s.deleteShards(next.ID, next.Shards, old.Shards)...)
 }
 
 func (s *Store) putShards(p sale.Promotion) []types.TransactWriteItem {
@@ -253,13 +431,17 @@ func (s *Store) putShards(p sale.Promotion) []types.TransactWriteItem {
 	return out
 }
 
-// deleteShards deletes shards [from, to) of promotion id.
+// deleteShards deletes shards [from, to) of promotion id, each only if it
+// has granted nothing.
 func (s *Store) deleteShards(id string, from, to int) []types.TransactWriteItem {
 	var out []types.TransactWriteItem
 	for i := from; i < to; i++ {
 		out = append(out, types.TransactWriteItem{Delete: &types.Delete{
-			TableName: aws.String(s.tables.Sale),
-			Key:       keyOf(shardKey(id, i)),
+			TableName:                           aws.String(s.tables.Sale),
+			Key:                                 keyOf(shardKey(id, i)),
+			ConditionExpression:                 aws.String(untouchedShard),
+			ExpressionAttributeValues:           zeroValues,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}})
 	}
 	return out

@@ -101,30 +101,33 @@ func (s *Store) projectChunk(ctx context.Context, cs []sale.Coupon, errs []error
 }
 
 // CustomerCoupons lists the coupons customer owns, newest first, from the
-// read model.
-func (s *Store) CustomerCoupons(ctx context.Context, customer sale.CustomerID) ([]sale.Coupon, error) {
-	out := []sale.Coupon{}
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+// read model, one page at a time.
+func (s *Store) CustomerCoupons(ctx context.Context, customer sale.CustomerID, q PageQuery) ([]sale.Coupon, string, error) {
+	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.tables.Coupons),
 		KeyConditionExpression:    aws.String("pk = :c"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: string(customer)}},
 		ScanIndexForward:          aws.Bool(false),
-	})
-	for p.HasMorePages() {
-		page, err := s.page(ctx, p)
-		if err != nil {
-			return nil, classify("list coupons", err)
-		}
-		for _, item := range page.Items {
-			var rc readCoupon
-			if err := attributevalue.UnmarshalMap(item, &rc); err != nil {
-				return nil, fmt.Errorf("decode read-model coupon: %w", err)
-			}
-			out = append(out, sale.Coupon{
-				ID: rc.SK, PromotionID: rc.PromotionID, CustomerID: rc.PK,
-				Discount: rc.Discount, GrabbedAt: fromMillis(rc.GrabbedAt),
-			})
-		}
 	}
-	return out, nil
+	items, next, err := s.queryPage(ctx, in, q, attrSK, func(id string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{
+			attrPK: &types.AttributeValueMemberS{Value: string(customer)},
+			attrSK: &types.AttributeValueMemberS{Value: id},
+		}
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list coupons: %w", err)
+	}
+	out := make([]sale.Coupon, 0, len(items))
+	for _, item := range items {
+		var rc readCoupon
+		if err := attributevalue.UnmarshalMap(item, &rc); err != nil {
+			return nil, "", fmt.Errorf("decode read-model coupon: %w", err)
+		}
+		out = append(out, sale.Coupon{
+			ID: rc.SK, PromotionID: rc.PromotionID, CustomerID: rc.PK,
+			Discount: rc.Discount, GrabbedAt: fromMillis(rc.GrabbedAt),
+		})
+	}
+	return out, next, nil
 }

@@ -3,9 +3,16 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
 	"github.com/seckill/seckill/shared/sale"
@@ -92,70 +99,285 @@ func TestGrabOutcomes(t *testing.T) {
 	}
 }
 
-// TestUpdateRacesStart runs many concurrent replacements against a promotion
-// that starts in the middle of them: none may land at or after publishAt.
-func TestUpdateRacesStart(t *testing.T) {
+// rename is a change that skips the domain's own checks, so that these tests
+// see what the store alone enforces.
+func rename(name string) func(sale.Promotion, time.Time) (sale.Promotion, error) {
+	return func(old sale.Promotion, _ time.Time) (sale.Promotion, error) {
+		old.Name = name
+		old.Version++
+		return old, nil
+	}
+}
+
+func at(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+// TestChangeAfterGrantRefused: a change whose clock says the promotion has
+// not started (a skewed clock, or a write delayed in flight) is still
+// refused once a shard has granted a coupon, and leaves the stock alone.
+func TestChangeAfterGrantRefused(t *testing.T) {
 	t.Parallel()
 	s, _ := ddbtest.Store(t)
 	ctx := context.Background()
-	start := time.Now().Add(time.Second).Truncate(time.Millisecond)
-	p := newPromotion(t, s, "01C", 10, start, start.Add(time.Hour), time.Now())
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		landed  []time.Time
-		refused int
-	)
-	for g := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Two seconds past the start: a cold or loaded DynamoDB Local can take
-			// most of a second per contended transaction.
-			for i := 0; time.Now().Before(start.Add(2 * time.Second)); i++ {
-				now := time.Now()
-				_, err := s.UpdatePromotion(ctx, p.ID, now, func(old sale.Promotion) (sale.Promotion, error) {
-					return old.Replace(sale.Draft{Name: "v", Discount: 0.5, TotalCoupons: 10 + g, PublishAt: start, FinishAt: start.Add(time.Hour)}, now)
-				})
-				mu.Lock()
-				switch {
-				case err == nil:
-					landed = append(landed, now)
-				case errors.Is(err, sale.ErrPromotionStarted):
-					refused++
-				case errors.Is(err, sale.ErrUnavailable):
-					// lost to the other writers too often; a client retries
-				default:
-					mu.Unlock()
-					t.Errorf("update: %v", err)
-					return
-				}
-				mu.Unlock()
-			}
-		}()
+	now := time.Now()
+	publish := now.Add(time.Hour)
+	p := newPromotion(t, s, "01D", 250, publish, publish.Add(time.Hour), now)
+	c := sale.Coupon{ID: "c1", PromotionID: p.ID, CustomerID: "alice", Discount: p.Discount, GrabbedAt: publish}
+	if err := s.Grab(ctx, p, 2, c, publish); err != nil {
+		t.Fatal(err)
 	}
-	wg.Wait()
-	for _, at := range landed {
-		if !at.Before(start) {
-			t.Errorf("an update computed at %v landed after the start %v", at, start)
+	if _, err := s.UpdatePromotion(ctx, p.ID, store.AnyVersion, at(now), rename("late")); !errors.Is(err, sale.ErrPromotionStarted) {
+		t.Fatalf("update after a grant: got %v, want ErrPromotionStarted", err)
+	}
+	if err := s.DeletePromotion(ctx, p.ID, store.AnyVersion, at(now)); !errors.Is(err, sale.ErrPromotionStarted) {
+		t.Fatalf("delete after a grant: got %v, want ErrPromotionStarted", err)
+	}
+	v, err := s.PromotionView(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Promotion != p || v.Stock != (sale.Stock{Left: 249, Granted: 1}) {
+		t.Fatalf("after refused changes: got %+v, want %+v with 249 left, 1 granted", v, p)
+	}
+}
+
+// TestChangeFreeze: the store refuses a change within sale.ChangeFreeze of
+// publishAt by the clock of the attempt, whatever the change function says.
+func TestChangeFreeze(t *testing.T) {
+	t.Parallel()
+	s, _ := ddbtest.Store(t)
+	ctx := context.Background()
+	now := time.Now()
+	publish := now.Add(time.Hour)
+	p := newPromotion(t, s, "01E", 10, publish, publish.Add(time.Hour), now)
+	for _, tc := range []struct {
+		name string
+		now  time.Time
+		ok   bool
+	}{
+		{"just inside the freeze", publish.Add(-sale.ChangeFreeze), false},
+		{"after the start", publish.Add(time.Millisecond), false},
+		{"just before the freeze", publish.Add(-sale.ChangeFreeze - time.Millisecond), true},
+	} {
+		_, err := s.UpdatePromotion(ctx, p.ID, store.AnyVersion, at(tc.now), rename(tc.name))
+		if tc.ok != (err == nil) || (!tc.ok && !errors.Is(err, sale.ErrPromotionStarted)) {
+			t.Errorf("%s: got %v, want ok=%v or ErrPromotionStarted", tc.name, err, tc.ok)
 		}
 	}
-	if len(landed) == 0 || refused == 0 {
-		t.Fatalf("got %d landed and %d refused; the race did not straddle the start", len(landed), refused)
+	if err := s.DeletePromotion(ctx, p.ID, store.AnyVersion, at(publish.Add(-sale.ChangeFreeze/2))); !errors.Is(err, sale.ErrPromotionStarted) {
+		t.Fatalf("delete inside the freeze: got %v, want ErrPromotionStarted", err)
 	}
-	final, err := s.Promotion(ctx, p.ID)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// TestIfMatch: a change that names a version applies only to it.
+func TestIfMatch(t *testing.T) {
+	t.Parallel()
+	s, _ := ddbtest.Store(t)
+	ctx := context.Background()
+	now := time.Now()
+	p := newPromotion(t, s, "01F", 10, now.Add(time.Hour), now.Add(2*time.Hour), now)
+	next, err := s.UpdatePromotion(ctx, p.ID, p.Version, time.Now, rename("one"))
+	if err != nil || next.Version != p.Version+1 {
+		t.Fatalf("update at the current version: got %+v %v", next, err)
 	}
-	st, err := s.Stock(ctx, final)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := s.UpdatePromotion(ctx, p.ID, p.Version, time.Now, rename("two")); !errors.Is(err, sale.ErrPreconditionFailed) {
+		t.Fatalf("update at an old version: got %v, want ErrPreconditionFailed", err)
 	}
-	if st[p.ID].Left != final.TotalCoupons {
-		t.Fatalf("got %d left in shards, want totalCoupons %d", st[p.ID].Left, final.TotalCoupons)
+	if err := s.DeletePromotion(ctx, p.ID, p.Version, time.Now); !errors.Is(err, sale.ErrPreconditionFailed) {
+		t.Fatalf("delete at an old version: got %v, want ErrPreconditionFailed", err)
 	}
-	if err := s.DeletePromotion(ctx, p.ID, time.Now()); !errors.Is(err, sale.ErrPromotionStarted) {
-		t.Fatalf("delete after start: got %v, want ErrPromotionStarted", err)
+	if err := s.DeletePromotion(ctx, p.ID, next.Version, time.Now); err != nil {
+		t.Fatalf("delete at the current version: %v", err)
 	}
-	t.Logf("%d updates landed before the start, %d refused after it", len(landed), refused)
+}
+
+// slowWrites holds every transaction back for a random while before it
+// leaves, as a slow network or a paused process would: the clock a change
+// was computed with is then older than the moment it lands.
+// It also notes when each change that succeeded was sent.
+type slowWrites struct {
+	store.DB
+	min, max time.Duration
+
+	mu     sync.Mutex
+	landed map[string]time.Time // promotion key → latest send of a change that succeeded
+}
+
+func (d *slowWrites) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	time.Sleep(d.min + rand.N(d.max-d.min))
+	sent := time.Now()
+	out, err := d.DB.TransactWriteItems(ctx, in, o...)
+	if err == nil {
+		var key map[string]types.AttributeValue
+		switch first := in.TransactItems[0]; {
+		case first.Put != nil:
+			key = first.Put.Item
+		case first.Delete != nil:
+			key = first.Delete.Key
+		}
+		pk := key["pk"].(*types.AttributeValueMemberS).Value
+		d.mu.Lock()
+		if sent.After(d.landed[pk]) {
+			d.landed[pk] = sent
+		}
+		d.mu.Unlock()
+	}
+	return out, err
+}
+
+func (d *slowWrites) lastSent(promotionID string) time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.landed["P#"+promotionID]
+}
+
+// TestLateChangesRaceGrants: changes computed before the freeze but held
+// back in flight until grants have begun, several promotions at once. What
+// is measured is when each successful change was sent against when the
+// first grant had returned (so the change landed after it), and what the
+// tables hold afterwards: the stock and the coupons agree exactly.
+func TestLateChangesRaceGrants(t *testing.T) {
+	t.Parallel()
+	s, db := ddbtest.Store(t)
+	// Updates are sent from well before the freeze to its start, deletes
+	// just before it; both arrive from before the start to well after it.
+	updates := &slowWrites{DB: db, max: 1500 * time.Millisecond, landed: map[string]time.Time{}}
+	deletes := &slowWrites{DB: db, min: 900 * time.Millisecond, max: 1600 * time.Millisecond, landed: map[string]time.Time{}}
+	var refusedUpdates, refusedDeletes atomic.Int64
+	ctx := context.Background()
+	const rounds = 6
+	publish := time.Now().Add(2500 * time.Millisecond).Truncate(time.Millisecond)
+	var wg sync.WaitGroup
+	for r := range rounds {
+		p := newPromotion(t, s, fmt.Sprintf("01R%d", r), 5, publish, publish.Add(time.Hour), time.Now())
+		deleting := r%2 == 1
+		writes := updates
+		if deleting {
+			writes = deletes
+		}
+		slow := store.New(writes, s.Tables(), ddbtest.CallTimeout)
+		var (
+			mu         sync.Mutex
+			firstGrant time.Time // when the first successful grant returned
+			grants     int
+			late       int // changes sent after the first grant returned
+		)
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if deleting {
+					time.Sleep(time.Until(publish.Add(-sale.ChangeFreeze - 50*time.Millisecond)))
+				}
+				for time.Now().Before(publish.Add(-sale.ChangeFreeze)) {
+					var err error
+					if deleting {
+						err = slow.DeletePromotion(ctx, p.ID, store.AnyVersion, time.Now)
+					} else {
+						_, err = slow.UpdatePromotion(ctx, p.ID, store.AnyVersion, time.Now, func(old sale.Promotion, now time.Time) (sale.Promotion, error) {
+							return old.Replace(sale.Draft{Name: fmt.Sprint("v", g), Discount: 0.5, TotalCoupons: 5, PublishAt: publish, FinishAt: publish.Add(time.Hour)}, now)
+						})
+					}
+					if err == nil && deleting {
+						return
+					}
+					if errors.Is(err, sale.ErrPromotionStarted) {
+						mu.Lock()
+						late++
+						mu.Unlock()
+						if deleting {
+							refusedDeletes.Add(1)
+						} else {
+							refusedUpdates.Add(1)
+						}
+					}
+				}
+			}()
+		}
+		for g := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				view := p
+				for i := 0; time.Now().Before(publish.Add(2500 * time.Millisecond)); i++ {
+					now := time.Now()
+					c := sale.Coupon{ID: fmt.Sprintf("c%d-%d-%d", r, g, i), PromotionID: p.ID, CustomerID: fmt.Sprintf("cust-%d-%d", g, i), Discount: view.Discount, GrabbedAt: now}
+					err := s.Grab(ctx, view, i%view.Shards, c, now)
+					switch {
+					case err == nil:
+						returned := time.Now()
+						mu.Lock()
+						grants++
+						if firstGrant.IsZero() || returned.Before(firstGrant) {
+							firstGrant = returned
+						}
+						mu.Unlock()
+					case errors.Is(err, store.ErrStale):
+						fresh, err := s.Promotion(ctx, p.ID)
+						if errors.Is(err, sale.ErrPromotionNotFound) {
+							time.Sleep(20 * time.Millisecond)
+							continue
+						}
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						view = fresh
+					}
+				}
+			}()
+		}
+		t.Cleanup(func() {
+			stock, err := s.Stock(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, held := stock[p.ID], countCoupons(t, s, db, p.ID)
+			_, err = s.Promotion(ctx, p.ID)
+			gone := errors.Is(err, sale.ErrPromotionNotFound)
+			lastSent := writes.lastSent(p.ID)
+			t.Logf("round %d (delete=%v): %d granted, %d held, stock %+v, gone=%v, %d changes refused as started",
+				r, deleting, grants, held, st, gone, late)
+			if !lastSent.IsZero() && !firstGrant.IsZero() {
+				t.Logf("round %d: the last change that succeeded was sent %v before the first grant returned", r, firstGrant.Sub(lastSent))
+			}
+			switch {
+			case gone && held > 0:
+				t.Errorf("round %d: promotion deleted with %d coupons granted", r, held)
+			case !gone && (st.Granted != held || st.Left+st.Granted != 5 || held > 5):
+				t.Errorf("round %d: stock %+v with %d coupons held; want granted == held <= 5 and left+granted == 5", r, st, held)
+			}
+			if held != grants {
+				t.Errorf("round %d: %d grants answered, %d coupons held", r, grants, held)
+			}
+			if !firstGrant.IsZero() && lastSent.After(firstGrant) {
+				t.Errorf("round %d: a change sent %v after the first grant returned succeeded", r, lastSent.Sub(firstGrant))
+			}
+		})
+	}
+	wg.Wait()
+	// Without refusals the race never straddled the start, and the test
+	// proved nothing.
+	if refusedUpdates.Load() == 0 || refusedDeletes.Load() == 0 {
+		t.Errorf("%d updates and %d deletes refused as started; want some of each", refusedUpdates.Load(), refusedDeletes.Load())
+	}
+}
+
+func countCoupons(t *testing.T, s *store.Store, db *dynamodb.Client, promotionID string) int {
+	t.Helper()
+	pages := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{
+		TableName:                 aws.String(s.Tables().Sale),
+		FilterExpression:          aws.String("kind = :k AND promotionId = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": &types.AttributeValueMemberS{Value: store.KindCoupon}, ":p": &types.AttributeValueMemberS{Value: promotionID}},
+		ConsistentRead:            aws.Bool(true),
+		Select:                    types.SelectCount,
+	})
+	n := 0
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += int(page.Count)
+	}
+	return n
 }

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/seckill/seckill/shared/sale"
@@ -39,8 +42,13 @@ func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// DecodeBytes is Decode's parsing half, kept apart for the fuzzers.
+// DecodeBytes is Decode's parsing half, kept apart for the fuzzers. Beyond
+// what encoding/json checks, member names must match a field exactly (it
+// matches case-insensitively) and appear once (it lets the last one win).
 func DecodeBytes(body []byte, v any) error {
+	if err := checkMembers(body, v); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -50,6 +58,62 @@ func DecodeBytes(body []byte, v any) error {
 		return invalidBody("the body must hold exactly one JSON object")
 	}
 	return nil
+}
+
+// checkMembers walks the members of a top-level object. Anything that is not
+// a well-formed object is left to the decoder, which explains it.
+func checkMembers(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	known := fieldNames(reflect.TypeOf(v))
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		name, _ := tok.(string)
+		switch {
+		case seen[name]:
+			return &sale.FieldError{Field: name, Reason: "is given more than once"}
+		case known != nil && !known[name]:
+			return &sale.FieldError{Field: name, Reason: "is not a field of this request (names are case-sensitive)"}
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+var fieldCache sync.Map // reflect.Type → map[string]bool
+
+// fieldNames gives the JSON names of a struct's fields (v points to it), or
+// nil for anything else, whose members are not checked by name.
+func fieldNames(t reflect.Type) map[string]bool {
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	if m, ok := fieldCache.Load(t); ok {
+		return m.(map[string]bool)
+	}
+	m := map[string]bool{}
+	for f := range t.Elem().Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		m[name] = true
+	}
+	fieldCache.Store(t, m)
+	return m
 }
 
 func decodeProblem(err error) error {

@@ -33,6 +33,7 @@ const (
 	CodeUnauthorized     = "unauthorized"
 	CodePromotionMissing = "promotion-not-found"
 	CodePromotionStarted = "promotion-started"
+	CodePreconditionFail = "precondition-failed"
 	CodeAlreadyGrabbed   = "already-grabbed"
 	CodeSoldOut          = "sold-out"
 	CodeNotStarted       = "not-started"
@@ -48,6 +49,7 @@ var titles = map[string]string{
 	CodeUnauthorized:     "Unauthorized",
 	CodePromotionMissing: "Promotion not found",
 	CodePromotionStarted: "Promotion already started",
+	CodePreconditionFail: "Precondition failed",
 	CodeAlreadyGrabbed:   "Coupon already grabbed",
 	CodeSoldOut:          "Sold out",
 	CodeNotStarted:       "Promotion not started",
@@ -91,6 +93,8 @@ func ProblemFor(err error) *Problem {
 		return NewProblem(http.StatusNotFound, CodePromotionMissing, "no such promotion")
 	case errors.Is(err, sale.ErrPromotionStarted):
 		return NewProblem(http.StatusConflict, CodePromotionStarted, "a promotion whose publishAt has passed cannot be changed or deleted")
+	case errors.Is(err, sale.ErrPreconditionFailed):
+		return NewProblem(http.StatusPreconditionFailed, CodePreconditionFail, "the promotion is no longer at the version If-Match names; read it again")
 	case errors.Is(err, sale.ErrSoldOut):
 		return NewProblem(http.StatusConflict, CodeSoldOut, "the promotion has no coupons left")
 	case errors.Is(err, sale.ErrNotStarted):

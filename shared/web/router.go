@@ -79,6 +79,14 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := newRequestID()
 	w.Header().Set("X-Request-Id", id)
+	// Go's server drops a Content-Length that comes with Transfer-Encoding
+	// and keeps the connection open, so whatever a sender hid after the
+	// chunked body would be read as the next request. None of our clients
+	// needs a chunked body kept alive: the connection closes after the answer
+	// (RFC 9112 §6.1), and nothing past the body is ever read.
+	if len(r.TransferEncoding) > 0 {
+		w.Header().Set("Connection", "close")
+	}
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestIDKey{}, id), rt.budget)
 	defer cancel()
 	r = r.WithContext(ctx)
