@@ -92,7 +92,7 @@ func ProblemFor(err error) *Problem {
 	case errors.Is(err, sale.ErrPromotionNotFound):
 		return NewProblem(http.StatusNotFound, CodePromotionMissing, "no such promotion")
 	case errors.Is(err, sale.ErrPromotionStarted):
-		return NewProblem(http.StatusConflict, CodePromotionStarted, "a promotion whose publishAt has passed cannot be changed or deleted")
+		return NewProblem(http.StatusConflict, CodePromotionStarted, "a promotion that starts within a second, has started or has granted a coupon cannot be changed or deleted")
 	case errors.Is(err, sale.ErrPreconditionFailed):
 		return NewProblem(http.StatusPreconditionFailed, CodePreconditionFail, "the promotion is no longer at the version If-Match names; read it again")
 	case errors.Is(err, sale.ErrSoldOut):
