@@ -51,4 +51,3 @@ func (b promotionBody) draft(now time.Time) (sale.Draft, error) {
 	}
 	return d, nil
 }
-

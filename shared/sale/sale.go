@@ -37,10 +37,10 @@ var (
 	// ErrPreconditionFailed: the change named a version (If-Match) that is
 	// no longer the stored one.
 	ErrPreconditionFailed = errors.New("promotion version does not match")
-	ErrSoldOut           = errors.New("sold out")
-	ErrNotStarted        = errors.New("promotion not started")
-	ErrFinished          = errors.New("promotion finished")
-	ErrAlreadyGrabbed    = errors.New("coupon already grabbed")
+	ErrSoldOut            = errors.New("sold out")
+	ErrNotStarted         = errors.New("promotion not started")
+	ErrFinished           = errors.New("promotion finished")
+	ErrAlreadyGrabbed     = errors.New("coupon already grabbed")
 	// ErrUnavailable means the store could not give an answer in time: the
 	// operation may or may not have happened, and retrying is how to learn.
 	ErrUnavailable = errors.New("store unavailable")
