@@ -97,7 +97,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	views, err := h.store.Views(r.Context(), promos)
+	views, err := h.store.Views(r.Context(), promos, now)
 	if err != nil {
 		return err
 	}

@@ -175,3 +175,55 @@ func TestPaging(t *testing.T) {
 		}
 	}
 }
+
+// TestReadsAreSnapshots: while PUTs change a promotion's stock (and so its
+// number of shards), every read of it, alone or in a list, shows
+// couponsLeft + couponsGranted == totalCoupons.
+func TestReadsAreSnapshots(t *testing.T) {
+	t.Parallel()
+	c := newServer(t)
+	now := time.Now()
+	publish, finish := now.Add(time.Hour), now.Add(2*time.Hour)
+	_, _, p := c.do("POST", "/admin/promotions", promo("v", publish, finish, 10), true)
+	path := "/admin/promotions/" + p["id"].(string)
+	stop := make(chan struct{})
+	var writers sync.WaitGroup
+	for w := range 2 {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			totals := []int{10, 250, 3300, 99}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c.send("PUT", path, promo("v", publish, finish, totals[(i+w)%len(totals)]), nil)
+			}
+		}()
+	}
+	reads, broken := 0, 0
+	check := func(p map[string]any) {
+		reads++
+		if p["couponsLeft"].(float64)+p["couponsGranted"].(float64) != p["totalCoupons"].(float64) {
+			broken++
+		}
+	}
+	for range 40 {
+		if status, _, got := c.do("GET", path, "", true); status == 200 {
+			check(got)
+		}
+		if status, _, list := c.do("GET", "/admin/promotions", "", true); status == 200 {
+			for _, it := range list["promotions"].([]any) {
+				check(it.(map[string]any))
+			}
+		}
+	}
+	close(stop)
+	writers.Wait()
+	if broken > 0 || reads < 60 {
+		t.Fatalf("%d of %d reads broke left + granted == total (want 0 of at least 60)", broken, reads)
+	}
+	t.Logf("%d reads during changes, all whole", reads)
+}

@@ -90,7 +90,7 @@ func (h *Handler) promotions(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, err)
 		return
 	}
-	views, err := h.store.Views(r.Context(), open)
+	views, err := h.store.Views(r.Context(), open, now)
 	if err != nil {
 		web.Error(w, r, err)
 		return

@@ -3,10 +3,12 @@ package coupons_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -93,5 +95,79 @@ func TestCouponsAndPromotions(t *testing.T) {
 	}
 	if status != 200 || len(ids) != 2 || ids[0] != upcoming.ID || ids[1] != active.ID {
 		t.Fatalf("promotions: got %d %v, want upcoming then active (newest first), not the finished one", status, ids)
+	}
+}
+
+// TestPages: a customer's coupons and the open promotions come in pages of
+// limit items, newest first, each once, the last page without next; a
+// cursor that this API did not give out is a 400.
+func TestPages(t *testing.T) {
+	t.Parallel()
+	s, _ := ddbtest.Store(t)
+	srv := httptest.NewServer(coupons.New(s, time.Now).Router().SetBudget(ddbtest.TestBudget))
+	defer srv.Close()
+	ctx := context.Background()
+	var coupons, promos []string
+	for i := range 7 {
+		c := sale.Coupon{ID: ulid.Make().String(), PromotionID: "P", CustomerID: "bob", Discount: 0.7, GrabbedAt: time.Now().Truncate(time.Millisecond).UTC()}
+		if err := s.ProjectCoupon(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		coupons = append([]string{c.ID}, coupons...)
+		finish := time.Now().Add(time.Hour)
+		if i%3 == 0 {
+			finish = time.Now().Add(-time.Second) // finished: never listed
+		}
+		p := sale.Promotion{ID: ulid.Make().String(), Name: "p", Discount: 0.9, TotalCoupons: 10, PublishAt: finish.Add(-2 * time.Hour),
+			FinishAt: finish.Truncate(time.Millisecond).UTC(), Version: 1, Shards: 1}
+		if err := s.CreatePromotion(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 != 0 {
+			promos = append([]string{p.ID}, promos...)
+		}
+	}
+	walk := func(path, name string, limit int) []string {
+		var ids []string
+		cursor := ""
+		for range 20 {
+			url := fmt.Sprintf("%s%s?limit=%d", srv.URL, path, limit)
+			if cursor != "" {
+				url += "&cursor=" + cursor
+			}
+			status, body := get(t, url)
+			if status != 200 {
+				t.Fatalf("%s: got %d %v", url, status, body)
+			}
+			items := body[name].([]any)
+			if len(items) > limit {
+				t.Fatalf("%s: %d items over the limit", url, len(items))
+			}
+			for _, it := range items {
+				ids = append(ids, it.(map[string]any)["id"].(string))
+			}
+			next, _ := body["next"].(string)
+			if next == "" {
+				return ids
+			}
+			cursor = next
+		}
+		t.Fatalf("%s: more than 20 pages", path)
+		return nil
+	}
+	for _, limit := range []int{1, 2, 3, 100} {
+		if got := walk("/customers/bob/coupons", "coupons", limit); strings.Join(got, ",") != strings.Join(coupons, ",") {
+			t.Errorf("coupons by %d: got %v, want %v", limit, got, coupons)
+		}
+		if got := walk("/promotions", "promotions", limit); strings.Join(got, ",") != strings.Join(promos, ",") {
+			t.Errorf("promotions by %d: got %v, want %v", limit, got, promos)
+		}
+	}
+	for _, q := range []string{"limit=0", "limit=101", "limit=x", "cursor=!", "cursor=bm9wZQ"} {
+		for _, path := range []string{"/customers/bob/coupons", "/promotions"} {
+			if status, body := get(t, srv.URL+path+"?"+q); status != 400 || body["code"] != "invalid-request" {
+				t.Errorf("%s?%s: got %d %v, want 400 invalid-request", path, q, status, body)
+			}
+		}
 	}
 }

@@ -94,26 +94,51 @@ func (s *Store) PromotionView(ctx context.Context, id string) (View, error) {
 	}
 }
 
+// FinalAfter is how long after finishAt a promotion's stock is taken as
+// final. A grant carries the clock of the grab that made it, so one may land
+// after finishAt by as much as a store call can take, plus the skew between
+// clocks; a minute is far past both.
+const FinalAfter = time.Minute
+
 // Views gives each promotion of a page its stock, consistently: a promotion
 // whose shards were rewritten since it was listed is read again, and left
-// out if it has been deleted since.
-func (s *Store) Views(ctx context.Context, promos []sale.Promotion) ([]View, error) {
-	sums, err := s.readShards(ctx, promos)
+// out if it has been deleted since. Shards are read only where grants can
+// have moved them: a promotion more than sale.ChangeFreeze from its start
+// has granted nothing (only a grab whose clock runs that far ahead could
+// have), and one finished more than FinalAfter ago is read once per store.
+func (s *Store) Views(ctx context.Context, promos []sale.Promotion, now time.Time) ([]View, error) {
+	var live []sale.Promotion
+	for _, p := range promos {
+		if _, final := s.final.Get(p.ID); p.Frozen(now) && !final {
+			live = append(live, p)
+		}
+	}
+	sums, err := s.readShards(ctx, live)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]View, 0, len(promos))
 	for _, p := range promos {
-		if sum := sums[p.ID]; sum.matches(p) {
-			out = append(out, View{Promotion: p, Stock: sum.Stock})
+		if !p.Frozen(now) {
+			out = append(out, View{Promotion: p, Stock: sale.Stock{Left: p.TotalCoupons}})
 			continue
 		}
-		v, err := s.PromotionView(ctx, p.ID)
-		switch {
-		case errors.Is(err, sale.ErrPromotionNotFound):
+		if st, ok := s.final.Get(p.ID); ok {
+			out = append(out, View{Promotion: p, Stock: st})
 			continue
-		case err != nil:
-			return nil, err
+		}
+		v := View{Promotion: p, Stock: sums[p.ID].Stock}
+		if !sums[p.ID].matches(p) {
+			v, err = s.PromotionView(ctx, p.ID)
+			switch {
+			case errors.Is(err, sale.ErrPromotionNotFound):
+				continue
+			case err != nil:
+				return nil, err
+			}
+		}
+		if now.After(v.Promotion.FinishAt.Add(FinalAfter)) {
+			s.final.Add(p.ID, v.Stock)
 		}
 		out = append(out, v)
 	}

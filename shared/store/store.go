@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/seckill/seckill/shared/sale"
 )
 
 // DB is the part of the DynamoDB API the store uses. *dynamodb.Client
@@ -36,7 +39,13 @@ type Store struct {
 	db      DB
 	tables  Tables
 	timeout time.Duration
+	// final remembers the stock of promotions long finished, which no
+	// grant or change can touch any more, so that lists read it once.
+	final *lru.Cache[string, sale.Stock]
 }
+
+// maxFinal bounds the finished promotions whose stock a store remembers.
+const maxFinal = 10_000
 
 // New returns a store over db. timeout bounds each DynamoDB call; zero means
 // DefaultTimeout.
@@ -44,7 +53,8 @@ func New(db DB, tables Tables, timeout time.Duration) *Store {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	return &Store{db: db, tables: tables, timeout: timeout}
+	final, _ := lru.New[string, sale.Stock](maxFinal) // only a size < 1 fails
+	return &Store{db: db, tables: tables, timeout: timeout, final: final}
 }
 
 // Tables returns the names of the tables the store works on.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -120,4 +121,29 @@ func TestOversizedInput(t *testing.T) {
 		t.Fatalf("after the oversized requests: %v", err)
 	}
 	resp.Body.Close()
+}
+
+// TestTransferEncodingWithContentLength: a request carrying both headers
+// is answered with the connection closed, so a request hidden in its body
+// is never read (RFC 9112 §6.1).
+func TestTransferEncodingWithContentLength(t *testing.T) {
+	t.Parallel()
+	addr := serve(t)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	smuggled := "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+	body := "b\r\n{\"ok\":true}\r\n0\r\n\r\n" + smuggled
+	_, _ = c.Write([]byte("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\nTransfer-Encoding: chunked\r\n\r\n" + body))
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	raw, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("the connection stayed open: %v (read %q)", err, raw)
+	}
+	if n := strings.Count(string(raw), "HTTP/1.1 "); n != 1 || !strings.Contains(string(raw), "Connection: close") {
+		t.Fatalf("got %d answers, want one with the connection closed:\n%s", n, raw)
+	}
 }
