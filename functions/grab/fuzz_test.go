@@ -1,6 +1,8 @@
 package grab_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
 
 	"github.com/seckill/seckill/functions/grab"
@@ -14,6 +16,10 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":"a@b.c:_-."}`))
 	f.Add("8ZZZZZZZZZZZZZZZZZZZZZZZZZ", []byte(`{"customerId":""}`))
 	f.Add("", []byte(`null`))
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"CUSTOMERID":"alice"}`))
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":"a","customerId":"b"}`))
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":".."}`))
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":"."} {}`))
 	f.Fuzz(func(t *testing.T, id string, body []byte) {
 		gotID, customer, err := grab.ParseRequest(id, body)
 		if err != nil {
@@ -22,8 +28,15 @@ func FuzzParseRequest(f *testing.F) {
 			}
 			return
 		}
-		if gotID != id || len(customer) == 0 || len(customer) > 128 {
+		if gotID != id || len(customer) == 0 || len(customer) > 128 || customer == "." || customer == ".." {
 			t.Fatalf("(%q, %q): accepted %q %q", id, body, gotID, customer)
+		}
+		var exact struct {
+			CustomerID *string `json:"customerId"`
+		}
+		if json.Unmarshal(body, &exact) != nil || exact.CustomerID == nil || *exact.CustomerID != string(customer) ||
+			bytes.Count(body, []byte(`"customerId"`)) != 1 {
+			t.Fatalf("(%q, %q): accepted a body that does not name customerId exactly once", id, body)
 		}
 	})
 }

@@ -51,15 +51,7 @@ func ParseCustomerID(s string) (CustomerID, error) {
 }
 
 func customerIDByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '.', '_', ':', '@', '-':
-		return true
-	}
-	return false
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._:@-", c) >= 0
 }
 
 // ParsePromotionID checks that s can be a promotion id: a ULID, 26

@@ -1,8 +1,10 @@
 package sale_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seckill/seckill/shared/sale"
 )
@@ -43,4 +45,34 @@ func FuzzPathAndQuery(f *testing.F) {
 func isField(err error, field string) bool {
 	fe, ok := err.(*sale.FieldError)
 	return ok && fe.Field == field
+}
+
+// rfc3339 is the contract's shape of a date-time, written independently of
+// ParseTime's hand-written check.
+var rfc3339 = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-](0\d|1\d|2[0-3]):[0-5]\d)$`)
+
+// FuzzParseTime: an accepted time has the contract's shape, lies in its
+// range in UTC and writes back as RFC 3339 to the same instant.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2026-11-11T00:00:00Z", "9999-12-31T23:59:59-23:59", "2027-01-01T00:00:00,5Z", "2027-01-01T00:00:00+24:00",
+		"1970-01-01t00:00:00.000000001z", "2026-02-29T00:00:00Z", "0000-01-01T00:00:00Z"} {
+		f.Add(s)
+	}
+	lo, hi := time.Unix(0, 0), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := sale.ParseTime("publishAt", s)
+		if err != nil {
+			if !isField(err, "publishAt") {
+				t.Fatalf("%q: %v", s, err)
+			}
+			return
+		}
+		if !rfc3339.MatchString(s) || got.Location() != time.UTC || got.Before(lo) || got.After(hi) {
+			t.Fatalf("%q: accepted as %v", s, got)
+		}
+		back, err := time.Parse(time.RFC3339Nano, got.Format(time.RFC3339Nano))
+		if err != nil || !back.Equal(got) {
+			t.Fatalf("%q: %v does not write back (%v)", s, got, err)
+		}
+	})
 }

@@ -85,10 +85,10 @@ type Draft struct {
 // Validate checks a draft against the contract at time now. It names the
 // first bad field so that a client can fix its request.
 func (d Draft) Validate(now time.Time) error {
-	switch n := utf8.RuneCountInString(d.Name); {
-	case !utf8.ValidString(d.Name):
+	if !utf8.ValidString(d.Name) {
 		return invalid("name", "must be valid UTF-8")
-	case n < 1 || n > MaxNameLength:
+	}
+	if n := utf8.RuneCountInString(d.Name); n < 1 || n > MaxNameLength {
 		return invalid("name", "must be 1 to %d characters, got %d", MaxNameLength, n)
 	}
 	if err := validDiscount(d.Discount); err != nil {
@@ -225,12 +225,13 @@ func (p Promotion) CheckWindow(now time.Time) error {
 
 // Status derives the promotion's status at now given the coupons left.
 func (p Promotion) Status(now time.Time, left int) Status {
-	switch {
-	case now.Before(p.PublishAt):
+	if now.Before(p.PublishAt) {
 		return StatusUpcoming
-	case !now.Before(p.FinishAt):
+	}
+	if !now.Before(p.FinishAt) {
 		return StatusFinished
-	case left <= 0:
+	}
+	if left <= 0 {
 		return StatusSoldOut
 	}
 	return StatusActive

@@ -70,14 +70,14 @@ func rfc3339Shape(s string) bool {
 		}
 		rest = rest[n:]
 	}
-	switch {
-	case rest == "Z" || rest == "z":
+	if rest == "Z" || rest == "z" {
 		return true
-	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
-		h, m := twoDigits(rest[1:3]), twoDigits(rest[4:6])
-		return h >= 0 && h <= 23 && m >= 0 && m <= 59
 	}
-	return false
+	if len(rest) != 6 || rest[0] != '+' && rest[0] != '-' || rest[3] != ':' {
+		return false
+	}
+	h, m := twoDigits(rest[1:3]), twoDigits(rest[4:6])
+	return h >= 0 && h <= 23 && m >= 0 && m <= 59
 }
 
 func twoDigits(s string) int {
