@@ -26,7 +26,7 @@ func TestFunctionsFramework(t *testing.T) {
 	go func() { _ = funcframework.StartHostPort("127.0.0.1", port) }() // serves until the test binary exits
 	base := "http://127.0.0.1:" + port
 	proctest.WaitHTTP(t, base+"/healthz")
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(base + "/customers/alice/coupons")
+	resp, err := contracttest.Client(t, nil).Get(base + "/customers/alice/coupons")
 	if err != nil {
 		t.Fatal(err)
 	}

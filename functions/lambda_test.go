@@ -104,7 +104,7 @@ func checkContract(t *testing.T, payload []byte, resp events.APIGatewayV2HTTPRes
 	for k, vs := range resp.MultiValueHeaders {
 		h[http.CanonicalHeaderKey(k)] = vs
 	}
-	contracttest.Check(req, []byte(ev.Body), &http.Response{StatusCode: resp.StatusCode, Header: h}, []byte(resp.Body))
+	contracttest.Check(t, req, []byte(ev.Body), &http.Response{StatusCode: resp.StatusCode, Header: h}, []byte(resp.Body))
 }
 
 func field(t *testing.T, body, name string) any {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/seckill/seckill/functions/admin"
 	"github.com/seckill/seckill/functions/coupons"
+	"github.com/seckill/seckill/shared/contract/contracttest"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
 	"github.com/seckill/seckill/shared/faultproxy"
 	"github.com/seckill/seckill/shared/store"
@@ -37,7 +38,7 @@ func TestEveryFunctionAnswersThroughAnOutage(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
 			req.Header.Set("Authorization", "Bearer "+token)
 			start := time.Now()
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := contracttest.Client(t, nil).Do(req)
 			if err != nil {
 				t.Fatalf("%s %s: %v", name, path, err)
 			}

@@ -38,7 +38,7 @@ func (d lateWrites) TransactWriteItems(ctx context.Context, in *dynamodb.Transac
 	return d.DB.TransactWriteItems(ctx, in, o...)
 }
 
-var raceClient = &http.Client{Transport: contracttest.Wrap(&http.Transport{MaxIdleConnsPerHost: 64}), Timeout: time.Minute}
+var raceTransport = &http.Transport{MaxIdleConnsPerHost: 64}
 
 func call(t *testing.T, method, url, body string) (int, map[string]any) {
 	req, _ := http.NewRequest(method, url, bytes.NewBufferString(body))
@@ -46,7 +46,7 @@ func call(t *testing.T, method, url, body string) (int, map[string]any) {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := raceClient.Do(req)
+	resp, err := contracttest.Client(t, raceTransport).Do(req)
 	if err != nil {
 		t.Errorf("%s %s: %v", method, url, err)
 		return 0, nil

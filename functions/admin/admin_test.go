@@ -84,7 +84,7 @@ func (c *client) do(method, path, body string, auth bool) (int, http.Header, map
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := contracttest.Client(c.t, nil).Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	// A wrong token with the right length is refused too.
 	req, _ := http.NewRequest("GET", c.url+"/admin/promotions", nil)
 	req.Header.Set("Authorization", "Bearer "+strings.Repeat("x", len(token)))
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 {
+	if resp, err := contracttest.Client(t, nil).Do(req); err != nil || resp.StatusCode != 401 {
 		t.Errorf("wrong token: got %v %v, want 401", resp.StatusCode, err)
 	}
 

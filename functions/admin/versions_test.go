@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/seckill/seckill/shared/contract/contracttest"
 )
 
 // send is do with extra request headers.
@@ -25,7 +27,7 @@ func (c *client) send(method, path, body string, hdr map[string]string) (int, ht
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := contracttest.Client(c.t, nil).Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}

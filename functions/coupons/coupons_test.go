@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -28,7 +27,7 @@ func TestMain(m *testing.M) {
 
 func get(t *testing.T, url string) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := contracttest.Client(t, nil).Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,10 +78,10 @@ type answer struct {
 	retryAfter string
 }
 
-var httpClient = &http.Client{Transport: contracttest.Wrap(&http.Transport{MaxIdleConnsPerHost: 128}), Timeout: 30 * time.Second}
+var grabTransport = &http.Transport{MaxIdleConnsPerHost: 128}
 
 func grabOnce(t testing.TB, base, promotionID, body string) answer {
-	resp, err := httpClient.Post(base+"/promotions/"+promotionID+"/coupons", "application/json", bytes.NewBufferString(body))
+	resp, err := contracttest.Client(t, grabTransport).Post(base+"/promotions/"+promotionID+"/coupons", "application/json", bytes.NewBufferString(body))
 	if err != nil {
 		t.Errorf("grab: %v", err)
 		return answer{}

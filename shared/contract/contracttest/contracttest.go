@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -71,6 +74,9 @@ func violate(format string, args ...any) {
 // Transport validates every request it carries and the response to it.
 type Transport struct {
 	Base http.RoundTripper
+	// T, when set, is the test that makes the exchanges: a violation fails
+	// it, where it happened. Without one, the Runner fails the binary.
+	T testing.TB
 }
 
 // sharedRouter is the contract's router, loaded once per test binary; the
@@ -89,6 +95,21 @@ var sharedRouter = sync.OnceValue(func() routers.Router {
 func Wrap(base http.RoundTripper) *Transport {
 	return &Transport{Base: base}
 }
+
+// Client returns a client over base (nil: a plain transport) whose
+// violations fail t.
+func Client(t testing.TB, base http.RoundTripper) *http.Client {
+	if base == nil {
+		base = plain
+	}
+	// A generous bound, so that a stuck server fails the test instead of
+	// hanging it.
+	return &http.Client{Transport: &Transport{Base: base, T: t}, Timeout: 2 * time.Minute}
+}
+
+// plain is the transport under Client when a test names none; it is not
+// http.DefaultTransport, which the Runner wraps already.
+var plain = &http.Transport{MaxIdleConnsPerHost: 64}
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -109,20 +130,37 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	_ = resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(respBody))
 	if err != nil {
-		// A connection cut mid-body is the fault under test, not a contract matter.
+		// Our servers never cut an answer short (the fault tests cut the
+		// store, not the client), so a body that cannot be read is a fault
+		// the contract does not allow.
+		t.violate("%s %s -> %d: the body could not be read: %v", req.Method, req.URL.Path, resp.StatusCode, err)
 		return resp, nil
 	}
-	check(sharedRouter(), req, reqBody, resp, respBody)
+	if v := check(sharedRouter(), req, reqBody, resp, respBody); v != "" {
+		t.violate("%s", v)
+	}
 	return resp, nil
+}
+
+func (t *Transport) violate(format string, args ...any) {
+	if t.T != nil {
+		t.T.Helper()
+		t.T.Errorf("contract: "+format, args...)
+	}
+	violate(format, args...)
 }
 
 // Check holds one exchange that did not travel over HTTP (a Lambda
 // invocation, say) against the contract, as the Transport does.
-func Check(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
-	check(sharedRouter(), req, reqBody, resp, respBody)
+func Check(t testing.TB, req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
+	if v := check(sharedRouter(), req, reqBody, resp, respBody); v != "" {
+		(&Transport{T: t}).violate("%s", v)
+	}
 }
 
-func check(router routers.Router, req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
+// check holds one exchange against the document and returns what broke
+// it, or "".
+func check(router routers.Router, req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) string {
 	what := req.Method + " " + req.URL.Path
 	// The router matches the raw path, so an escaped id is held as sent.
 	r := req.Clone(context.Background())
@@ -130,11 +168,10 @@ func check(router routers.Router, req *http.Request, reqBody []byte, resp *http.
 	route, params, err := router.FindRoute(r)
 	if err != nil {
 		if !routerProblem(resp, respBody) {
-			violate("%s: not in the contract, and answered %d %s rather than a not-found or method-not-allowed problem", what, resp.StatusCode, snippet(respBody))
-			return
+			return fmt.Sprintf("%s: not in the contract, and answered %d %s rather than a not-found or method-not-allowed problem", what, resp.StatusCode, snippet(respBody))
 		}
 		counts[2].Add(1)
-		return
+		return ""
 	}
 	in := &openapi3filter.RequestValidationInput{
 		Request: r, PathParams: params, Route: route,
@@ -143,7 +180,7 @@ func check(router routers.Router, req *http.Request, reqBody []byte, resp *http.
 	reqErr := openapi3filter.ValidateRequest(context.Background(), in)
 	if reqErr != nil {
 		if resp.StatusCode < 400 || resp.StatusCode >= 500 && resp.StatusCode != http.StatusServiceUnavailable && resp.StatusCode != http.StatusTooManyRequests {
-			violate("%s: the request breaks the contract (%v) yet was answered %d", what, short(reqErr), resp.StatusCode)
+			return fmt.Sprintf("%s: the request breaks the contract (%v) yet was answered %d", what, short(reqErr), resp.StatusCode)
 		}
 		counts[1].Add(1)
 	} else {
@@ -157,10 +194,10 @@ func check(router routers.Router, req *http.Request, reqBody []byte, resp *http.
 		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-		violate("%s -> %d: the response breaks the contract: %v; body %s", what, resp.StatusCode, short(err), snippet(respBody))
-		return
+		return fmt.Sprintf("%s -> %d: the response breaks the contract: %v; body %s", what, resp.StatusCode, short(err), snippet(respBody))
 	}
 	counts[3].Add(1)
+	return ""
 }
 
 // routerProblem says whether resp is the router's own answer for a path or
@@ -195,7 +232,9 @@ func snippet(b []byte) string {
 }
 
 // Runner runs a test binary with http.DefaultTransport validating, and
-// fails it when any exchange broke the contract.
+// fails it when any exchange broke the contract and no test did, or when a
+// whole suite ran without one exchange validated (its clients went around
+// the validator).
 type Runner struct{ M interface{ Run() int } }
 
 // Run installs the validating transport, runs the tests, and reports.
@@ -203,6 +242,12 @@ func (r Runner) Run() int {
 	http.DefaultTransport = Wrap(http.DefaultTransport)
 	code := r.M.Run()
 	c := Totals()
+	if wholeSuite() && c.Responses+c.Malformed+c.Unrouted == 0 {
+		fmt.Fprintln(os.Stderr, "contract: the suite ran without one exchange validated; its clients bypass contracttest")
+		if code == 0 {
+			code = 1
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(violations) > 0 {
@@ -221,6 +266,17 @@ func (r Runner) Run() int {
 	}
 	report(c)
 	return code
+}
+
+// wholeSuite tells whether every test of the binary ran (no -run filter,
+// not a fuzz or benchmark-only run), so that an empty count means a bypass.
+func wholeSuite() bool {
+	for _, name := range []string{"test.run", "test.fuzz", "test.skip"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // report appends the counts to $SECKILL_CONTRACT_REPORT when set, so a

@@ -1,9 +1,11 @@
 package contracttest
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -31,7 +33,8 @@ func TestCatchesDrift(t *testing.T) {
 		_, _ = w.Write([]byte(answers[r.URL.Path]))
 	}))
 	defer srv.Close()
-	client := &http.Client{Transport: Wrap(http.DefaultTransport)}
+	rec := &recorder{TB: t}
+	client := Client(rec, nil)
 	before := len(violations)
 	for path := range answers {
 		method, body := http.MethodGet, ""
@@ -53,4 +56,41 @@ func TestCatchesDrift(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("got %d violations, want 2 (the grant missing fields, the null list): %q", len(got), got)
 	}
+	if len(rec.errors) != 2 {
+		t.Fatalf("the test that made the exchanges got %d failures, want the same 2: %q", len(rec.errors), rec.errors)
+	}
+}
+
+// TestUnreadableBody: an answer cut short fails the test that got it.
+func TestUnreadableBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "100")
+		_, _ = w.Write([]byte(`{"status":`))
+	}))
+	defer srv.Close()
+	rec := &recorder{TB: t}
+	if resp, err := Client(rec, nil).Get(srv.URL + "/healthz"); err == nil {
+		resp.Body.Close()
+	}
+	mu.Lock()
+	violations = violations[:0]
+	mu.Unlock()
+	if len(rec.errors) != 1 || !strings.Contains(rec.errors[0], "could not be read") {
+		t.Fatalf("got %q, want one unreadable-body failure", rec.errors)
+	}
+}
+
+// recorder is a test that notes its failures instead of failing.
+type recorder struct {
+	testing.TB
+	mu     sync.Mutex
+	errors []string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
 }
