@@ -2,7 +2,6 @@ package functions_test
 
 import (
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
