@@ -4,7 +4,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
