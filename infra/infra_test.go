@@ -5,6 +5,7 @@
 package infra_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"reflect"
@@ -240,4 +241,25 @@ func strs(v any) []string {
 		out = append(out, fmt.Sprint(x))
 	}
 	return out
+}
+
+// streamMapping is what both deployments must set on the projector's
+// stream mapping: one batch of 100, a failing record bisected out and
+// retried 5 times, then sent to the on-failure queue, and only coupon
+// inserts delivered.
+var streamMapping = struct {
+	BatchSize, Retries, MaxRecordAge int
+	Pattern                          string
+}{100, 5, 86400, `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"kind":{"S":["coupon"]}}}}`}
+
+// samePattern compares two event filter patterns as JSON.
+func samePattern(t *testing.T, got string) bool {
+	t.Helper()
+	var a, b any
+	if err := json.Unmarshal([]byte(got), &a); err != nil {
+		t.Errorf("filter pattern %q: %v", got, err)
+		return false
+	}
+	_ = json.Unmarshal([]byte(streamMapping.Pattern), &b)
+	return reflect.DeepEqual(a, b)
 }

@@ -69,9 +69,14 @@ func TestSAMTemplate(t *testing.T) {
 	if get(stream, "Stream", "!GetAtt") != "SaleTable.StreamArn" ||
 		strs(get(stream, "FunctionResponseTypes"))[0] != "ReportBatchItemFailures" ||
 		get(stream, "BisectBatchOnFunctionError") != true ||
-		get(stream, "MaximumRetryAttempts") == nil || get(stream, "BatchSize") == nil ||
-		get(stream, "DestinationConfig", "OnFailure", "Destination") == nil {
-		t.Errorf("projector's stream event: got %v", stream)
+		get(stream, "MaximumRetryAttempts") != streamMapping.Retries || get(stream, "BatchSize") != streamMapping.BatchSize ||
+		get(stream, "MaximumRecordAgeInSeconds") != streamMapping.MaxRecordAge ||
+		get(stream, "DestinationConfig", "OnFailure", "Destination", "!GetAtt") != "ProjectorFailures.Arn" {
+		t.Errorf("projector's stream event: got %v, want %+v", stream, streamMapping)
+	}
+	filters, _ := get(stream, "FilterCriteria", "Filters").([]any)
+	if len(filters) != 1 || !samePattern(t, str(get(filters[0], "Pattern"))) {
+		t.Errorf("projector's stream filter: got %v, want only %s", filters, streamMapping.Pattern)
 	}
 
 	code := codeTables()

@@ -96,6 +96,52 @@ func (c tfConfig) locals(t *testing.T) map[string]cty.Value {
 	return out
 }
 
+// attr is the source text of a block's attribute, "" when absent.
+func (c tfConfig) attr(b *hclsyntax.Block, name string) string {
+	a, ok := b.Body.Attributes[name]
+	if !ok {
+		return ""
+	}
+	return c.text(a.Expr)
+}
+
+// blockAttr is the source text of an attribute of a nested block.
+func (c tfConfig) blockAttr(b *hclsyntax.Block, block, name string) string {
+	for _, nb := range b.Body.Blocks {
+		if nb.Type == block {
+			return c.attr(nb, name)
+		}
+	}
+	return ""
+}
+
+// filterPattern evaluates the one filter_criteria { filter { pattern } }
+// of a stream mapping.
+func (c tfConfig) filterPattern(t *testing.T, m *hclsyntax.Block) (string, bool) {
+	t.Helper()
+	var patterns []string
+	for _, fc := range m.Body.Blocks {
+		if fc.Type != "filter_criteria" {
+			continue
+		}
+		for _, f := range fc.Body.Blocks {
+			a, ok := f.Body.Attributes["pattern"]
+			if f.Type != "filter" || !ok {
+				continue
+			}
+			v, diags := a.Expr.Value(&hcl.EvalContext{Functions: map[string]function.Function{"jsonencode": stdlib.JSONEncodeFunc}})
+			if diags.HasErrors() {
+				t.Fatalf("filter pattern: %v", diags)
+			}
+			patterns = append(patterns, v.AsString())
+		}
+	}
+	if len(patterns) != 1 {
+		return strings.Join(patterns, " "), false
+	}
+	return patterns[0], true
+}
+
 func literal(t *testing.T, b *hclsyntax.Block, name string) cty.Value {
 	t.Helper()
 	a, ok := b.Body.Attributes[name]
@@ -142,7 +188,16 @@ func TestTerraform(t *testing.T) {
 	}
 	lambda := c.find("resource", "aws_lambda_function", "function")
 	if len(lambda) != 1 || literalString(t, lambda[0], "runtime") != "provided.al2023" || c.text(lambda[0].Body.Attributes["architectures"].Expr) != `["arm64"]` {
-		t.Error("infra: want one aws_lambda_function per function on provided.al2023, arm64")
+		t.Fatal("infra: want one aws_lambda_function per function on provided.al2023, arm64")
+	}
+	// The locals checked above are what the resources use.
+	if c.attr(lambda[0], "for_each") != "local.functions" || c.blockAttr(lambda[0], "environment", "variables") != "each.value.environment" {
+		t.Error("infra: the Lambda functions must be one per local.functions, with environment { variables = each.value.environment }")
+	}
+	route := c.find("resource", "aws_apigatewayv2_route", "route")
+	if len(route) != 1 || c.attr(route[0], "for_each") != "local.routes" || c.attr(route[0], "route_key") != "each.key" ||
+		!strings.Contains(c.attr(route[0], "target"), "aws_apigatewayv2_integration.function[each.value]") {
+		t.Error("infra: the routes must be one aws_apigatewayv2_route per local.routes, keyed by the route and aimed at its function's integration")
 	}
 
 	routes := map[string]string{}
@@ -179,10 +234,15 @@ func TestTerraform(t *testing.T) {
 	m := esm[0]
 	if c.text(m.Body.Attributes["function_response_types"].Expr) != `["ReportBatchItemFailures"]` ||
 		literal(t, m, "bisect_batch_on_function_error") != cty.True ||
-		literal(t, m, "maximum_retry_attempts") == cty.NilVal || literal(t, m, "batch_size") == cty.NilVal ||
+		!literal(t, m, "maximum_retry_attempts").RawEquals(cty.NumberIntVal(int64(streamMapping.Retries))) ||
+		!literal(t, m, "batch_size").RawEquals(cty.NumberIntVal(int64(streamMapping.BatchSize))) ||
+		!literal(t, m, "maximum_record_age_in_seconds").RawEquals(cty.NumberIntVal(int64(streamMapping.MaxRecordAge))) ||
 		!strings.Contains(c.text(m.Body.Attributes["event_source_arn"].Expr), "aws_dynamodb_table.sale.stream_arn") ||
 		len(m.Body.Blocks) == 0 || m.Body.Blocks[0].Type != "destination_config" {
-		t.Error("infra: the stream mapping needs partial batch failures, bisecting, bounded retries and an on-failure destination")
+		t.Errorf("infra: the stream mapping needs partial batch failures, bisecting, and the settings %+v, and an on-failure destination", streamMapping)
+	}
+	if pattern, ok := c.filterPattern(t, m); !ok || !samePattern(t, pattern) {
+		t.Errorf("infra: the stream mapping's filter: got %q, want only %s", pattern, streamMapping.Pattern)
 	}
 
 	for _, name := range []string{"region", "name_prefix", "admin_token"} {

@@ -15,14 +15,16 @@ import (
 
 // TestCrashMidSale runs the grab function's real binary, SIGKILLs it while
 // 32 clients are grabbing, starts it again and lets every customer retry
-// until they get a definite answer. The tables must then show exactly the
-// stock granted, nobody twice, and left + granted == total.
+// until they get a definite answer. The kill must have cut requests short;
+// afterwards the tables show exactly the stock granted, nobody twice,
+// left + granted == total, and every coupon a customer was told of is the
+// one the table holds for them.
 func TestCrashMidSale(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, nil)
 	bin := proctest.Build(t, "./cmd")
 	tables := w.store.Tables()
-	start := func() (*proctest.Process, string) {
+	start := func() (*proctest.Process, string, error) {
 		port := proctest.FreePort(t)
 		cmd := proctest.Start(t, bin,
 			"PORT="+port,
@@ -31,21 +33,24 @@ func TestCrashMidSale(t *testing.T) {
 			"SECKILL_COUPONS_TABLE="+tables.Coupons,
 		)
 		url := "http://127.0.0.1:" + port
-		proctest.WaitHTTP(t, url+"/healthz")
-		return cmd, url
+		return cmd, url, waitHTTP(url + "/healthz")
 	}
 	const total, customers = 400, 600
 	p := w.promotion(total, time.Now().Add(-time.Second), time.Now().Add(time.Hour))
 
-	cmd, url := start()
+	cmd, url, err := start()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var (
-		current   atomic.Value
-		granted   atomic.Int64
-		refused   atomic.Int64
-		mu        sync.Mutex
-		winners   = map[string]string{}
-		crashOnce sync.Once
-		restarted = make(chan struct{})
+		current  atomic.Value
+		granted  atomic.Int64
+		refused  atomic.Int64
+		mu       sync.Mutex
+		winners  = map[string]string{}
+		killOnce sync.Once
+		kill     = make(chan struct{})
+		abort    = make(chan struct{})
 	)
 	current.Store(url)
 	var wg sync.WaitGroup
@@ -56,6 +61,11 @@ func TestCrashMidSale(t *testing.T) {
 			defer wg.Done()
 			for c := range jobs {
 				for try := 0; ; try++ {
+					select {
+					case <-abort:
+						return
+					default:
+					}
 					if try > 200 {
 						t.Errorf("customer %s never got an answer", c)
 						break
@@ -75,34 +85,73 @@ func TestCrashMidSale(t *testing.T) {
 						mu.Unlock()
 					}
 					if a.status == http.StatusCreated && granted.Add(1) == total/3 {
-						crashOnce.Do(func() {
-							go func() {
-								_ = cmd.Process.Signal(syscall.SIGKILL)
-								_ = cmd.Wait(t, 10*time.Second)
-								var next string
-								cmd, next = start()
-								current.Store(next)
-								close(restarted)
-							}()
-						})
+						killOnce.Do(func() { close(kill) })
 					}
 					break
 				}
 			}
 		}()
 	}
-	for i := range customers {
-		jobs <- fmt.Sprintf("crash-%04d", i)
+	go func() {
+		defer close(jobs)
+		for i := range customers {
+			select {
+			case jobs <- fmt.Sprintf("crash-%04d", i):
+			case <-abort:
+				return
+			}
+		}
+	}()
+	// The kill and the restart happen here, on the test's own goroutine,
+	// so that a failed restart fails the test instead of hanging it.
+	select {
+	case <-kill:
+	case <-time.After(2 * time.Minute):
+		close(abort)
+		wg.Wait()
+		t.Fatalf("only %d of %d grants before the kill was due", granted.Load(), total/3)
 	}
-	close(jobs)
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait(t, 10*time.Second)
+	cmd, url, err = start()
+	if err != nil {
+		close(abort)
+		wg.Wait()
+		t.Fatalf("restart after the kill: %v\n%s", err, cmd.Log())
+	}
+	current.Store(url)
 	wg.Wait()
-	<-restarted
 
+	if refused.Load() == 0 {
+		t.Error("the kill interrupted no request: the test did not crash anything mid-sale")
+	}
 	if len(winners) != total {
 		t.Errorf("got %d customers holding a coupon, want %d", len(winners), total)
 	}
 	w.checkTotals(p, total)
+	held := map[string]string{}
+	for _, c := range w.couponsInTable(p.ID) {
+		held[c.CustomerID] = c.CouponID
+	}
+	for c, id := range winners {
+		if held[c] != id {
+			t.Errorf("customer %s was told of coupon %s, the table holds %q", c, id, held[c])
+		}
+	}
 	t.Logf("granted answers %d, holders %d, failed requests during the crash %d", granted.Load(), len(winners), refused.Load())
+}
+
+// waitHTTP waits up to 20 s for url to answer.
+func waitHTTP(url string) error {
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s never answered", url)
+		}
+	}
 }
 
 // quiet lets grabOnce report transport errors, expected while the server is

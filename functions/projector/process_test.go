@@ -60,7 +60,8 @@ func TestProjectorProcessStops(t *testing.T) {
 	grant := func(n int) {
 		for range n {
 			c := sale.Coupon{ID: ulid.Make().String(), PromotionID: p.ID, CustomerID: fmt.Sprintf("c-%04d", granted), Discount: p.Discount, GrabbedAt: time.Now().Truncate(time.Millisecond).UTC()}
-			for s.Grab(ctx, p, granted%p.Shards, c, time.Now()) != nil {
+			if err := grabUntil(ctx, s, p, granted%p.Shards, c); err != nil {
+				t.Fatal(err)
 			}
 			granted++
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,8 +93,17 @@ func TestStreamToReadModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	tables := s.Tables()
+	var coupons atomic.Int64 // coupon records handed to the projector
+	handle := func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+		for _, rec := range ev.Records {
+			if k, ok := rec.Change.NewImage["kind"]; ok && k.String() == store.KindCoupon {
+				coupons.Add(1)
+			}
+		}
+		return projector.New(s).Handle(ctx, ev)
+	}
 	startRunner := func(checkpoints string) (*streams.Runner, func()) {
-		r := streams.New(db, sc, tables.Sale, checkpoints, projector.New(s).Handle, streams.Options{Poll: 50 * time.Millisecond})
+		r := streams.New(db, sc, tables.Sale, checkpoints, handle, streams.Options{Poll: 50 * time.Millisecond})
 		rctx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { _ = r.Run(rctx); close(done) }()
@@ -111,7 +121,9 @@ func TestStreamToReadModel(t *testing.T) {
 				for i := g; i < n; i += 8 {
 					customer := sale.CustomerID(fmt.Sprintf("%s-%d", prefix, i))
 					c := sale.Coupon{ID: ulid.Make().String(), PromotionID: p.ID, CustomerID: string(customer), Discount: p.Discount, GrabbedAt: time.Now().Truncate(time.Millisecond).UTC()}
-					for s.Grab(ctx, p, i%p.Shards, c, time.Now()) != nil {
+					if err := grabUntil(ctx, s, p, i%p.Shards, c); err != nil {
+						t.Error(err)
+						return
 					}
 					granted := time.Now()
 					if !wait {
@@ -154,12 +166,14 @@ func TestStreamToReadModel(t *testing.T) {
 	if err := store.CreateTables(ctx, db, replayTables); err != nil {
 		t.Fatal(err)
 	}
-	r, stop := startRunner(replay)
-	deadline := time.Now().Add(20 * time.Second)
-	for r.Lag() == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	coupons.Store(0)
+	_, stop = startRunner(replay)
+	for deadline := time.Now().Add(30 * time.Second); coupons.Load() < 200; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatalf("the replay handed over %d of the 200 coupon records", coupons.Load())
+		}
 	}
-	time.Sleep(500 * time.Millisecond)
 	stop()
 	after := scanReadModel(t, db, tables.Coupons)
 	if !slices.Equal(before, after) {
@@ -171,6 +185,19 @@ func TestStreamToReadModel(t *testing.T) {
 	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
 	p50, p99 := lags[len(lags)/2], lags[len(lags)*99/100]
 	t.Logf("grant-to-visible lag over %d coupons: p50 %v, p99 %v, max %v", len(lags), p50, p99, lags[len(lags)-1])
+}
+
+// grabUntil grants c, trying again on conflicts and empty shards for at
+// most 30 s, so that broken grabs fail the test instead of hanging it.
+func grabUntil(ctx context.Context, s *store.Store, p sale.Promotion, shard int, c sale.Coupon) error {
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); shard = (shard + 1) % p.Shards {
+		if err = s.Grab(ctx, p, shard, c, time.Now()); err == nil {
+			return nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return fmt.Errorf("grant of %s never landed: %w", c.CustomerID, err)
 }
 
 // activePromotion stores a promotion of total coupons that is on sale now.
