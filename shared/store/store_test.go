@@ -238,10 +238,11 @@ func (d *slowWrites) lastSent(promotionID string) time.Time {
 func TestLateChangesRaceGrants(t *testing.T) {
 	t.Parallel()
 	s, db := ddbtest.Store(t)
-	// Updates are sent from well before the freeze to its start, deletes
-	// just before it; both arrive from before the start to well after it.
+	// Updates are sent from well before the freeze to its start and arrive
+	// from before the start to after it; deletes are sent just before the
+	// freeze and arrive 0.2-0.8 s after the start, once grants have begun.
 	updates := &slowWrites{DB: db, max: 1500 * time.Millisecond, landed: map[string]time.Time{}}
-	deletes := &slowWrites{DB: db, min: 900 * time.Millisecond, max: 1600 * time.Millisecond, landed: map[string]time.Time{}}
+	deletes := &slowWrites{DB: db, min: 1250 * time.Millisecond, max: 1850 * time.Millisecond, landed: map[string]time.Time{}}
 	var refusedUpdates, refusedDeletes atomic.Int64
 	ctx := context.Background()
 	const rounds = 6
