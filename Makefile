@@ -20,7 +20,9 @@ test: node_modules/.installed
 	SECKILL_REQUIRE_DYNAMODB_LOCAL=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 # One static binary per function and platform, bin/<os>-<arch>/<function>/bootstrap
-# (the name Lambda's provided.al2023 runtime runs; containers run it too).
+# (the name Lambda's provided.al2023 runtime runs; containers run it too), and
+# bin/lambda/<function>.zip around the arm64 one for Terraform: fixed times
+# and modes, so that an unchanged binary makes an unchanged zip.
 build:
 	@for os_arch in linux/arm64 linux/amd64; do \
 	  for f in $(FUNCS); do \
@@ -28,6 +30,13 @@ build:
 	    echo "build $$out"; \
 	    CGO_ENABLED=0 GOOS=$${os_arch%/*} GOARCH=$${os_arch#*/} $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $$out ./functions/$$f/cmd || exit 1; \
 	  done; \
+	done
+	@mkdir -p bin/lambda
+	@for f in $(FUNCS); do \
+	  echo "zip bin/lambda/$$f.zip"; \
+	  rm -f bin/lambda/$$f.zip; \
+	  (cd bin/linux-arm64/$$f && touch -d 1980-01-02T00:00:00Z bootstrap && chmod 755 bootstrap && \
+	    TZ=UTC zip -q -X -D ../../lambda/$$f.zip bootstrap) || exit 1; \
 	done
 
 # sam build calls these (BuildMethod: makefile) with ARTIFACTS_DIR set.

@@ -158,3 +158,26 @@ func TestKnativeManifest(t *testing.T) {
 		}
 	}
 }
+
+// TestDockerignore: the build context is what the Dockerfile copies and
+// nothing else (no node_modules, binaries or data: ~150 MB otherwise).
+func TestDockerignore(t *testing.T) {
+	raw, err := os.ReadFile("../.dockerignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []string
+	for _, l := range strings.Split(string(raw), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			rules = append(rules, l)
+		}
+	}
+	if len(rules) == 0 || rules[0] != "*" {
+		t.Fatalf("the first rule must exclude everything, got %v", rules)
+	}
+	for _, want := range []string{"!go.mod", "!go.sum", "!functions/", "!shared/"} {
+		if !slices.Contains(rules, want) {
+			t.Errorf("the Dockerfile copies %s but .dockerignore does not let it in", strings.TrimPrefix(want, "!"))
+		}
+	}
+}

@@ -1,5 +1,6 @@
 # SecKill on Terraform: the same resources as template.yaml. Build first
-# (`make build` writes bin/linux-arm64/<function>/bootstrap), then
+# (`make build` writes bin/lambda/<function>.zip around the arm64 bootstrap),
+# then
 #
 #   terraform -chdir=infra init
 #   terraform -chdir=infra apply -var admin_token="$(openssl rand -hex 32)"
@@ -10,8 +11,7 @@
 terraform {
   required_version = ">= 1.5"
   required_providers {
-    aws     = { source = "hashicorp/aws", version = "~> 5.0" }
-    archive = { source = "hashicorp/archive", version = "~> 2.4" }
+    aws = { source = "hashicorp/aws", version = "~> 5.0" }
   }
 }
 
@@ -97,6 +97,12 @@ resource "aws_dynamodb_table" "sale" {
   point_in_time_recovery {
     enabled = true
   }
+
+  # Promotions and every coupon granted live here: a destroy or a change
+  # that would replace the table must be a deliberate edit of this file.
+  lifecycle {
+    prevent_destroy = true
+  }
 }
 
 resource "aws_dynamodb_table" "coupons" {
@@ -113,15 +119,36 @@ resource "aws_dynamodb_table" "coupons" {
     name = "sk"
     type = "S"
   }
+
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
+# Where the stream runner records how far it has read, for the projector run
+# as a container (infra/knative.yaml); under Lambda the event source mapping
+# keeps that position itself.
+resource "aws_dynamodb_table" "checkpoints" {
+  name         = "${var.name_prefix}-checkpoints"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  lifecycle {
+    prevent_destroy = true
+  }
 }
 
 # --- functions --------------------------------------------------------------
 
-data "archive_file" "function" {
-  for_each    = local.functions
-  type        = "zip"
-  source_file = "${path.module}/../bin/linux-arm64/${each.key}/bootstrap"
-  output_path = "${path.module}/../bin/lambda/${each.key}.zip"
+# The zips come from `make build`: no provider of its own (none is reachable
+# offline) and byte-for-byte reproducible, so an unchanged build is no change.
+locals {
+  zips = { for fn in keys(local.functions) : fn => "${path.module}/../bin/lambda/${fn}.zip" }
 }
 
 resource "aws_lambda_function" "function" {
@@ -132,8 +159,8 @@ resource "aws_lambda_function" "function" {
   runtime                        = "provided.al2023"
   architectures                  = ["arm64"]
   handler                        = "bootstrap"
-  filename                       = data.archive_file.function[each.key].output_path
-  source_code_hash               = data.archive_file.function[each.key].output_base64sha256
+  filename                       = local.zips[each.key]
+  source_code_hash               = filebase64sha256(local.zips[each.key])
   memory_size                    = 256
   timeout                        = 10
   reserved_concurrent_executions = each.value.reserved
@@ -144,13 +171,20 @@ resource "aws_lambda_function" "function" {
 
   logging_config {
     log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.function[each.key].name
   }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  depends_on = [aws_iam_role_policy_attachment.logs, aws_iam_role_policy_attachment.xray]
 }
 
 resource "aws_cloudwatch_log_group" "function" {
   for_each          = local.functions
   name              = "/aws/lambda/${var.name_prefix}-${each.key}"
-  retention_in_days = 14
+  retention_in_days = var.log_retention_days
 }
 
 # --- least-privilege roles ------------------------------------------------------
@@ -175,6 +209,12 @@ resource "aws_iam_role_policy_attachment" "logs" {
   for_each   = local.functions
   role       = aws_iam_role.function[each.key].name
   policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+}
+
+resource "aws_iam_role_policy_attachment" "xray" {
+  for_each   = local.functions
+  role       = aws_iam_role.function[each.key].name
+  policy_arn = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
 }
 
 resource "aws_iam_role_policy_attachment" "stream" {
@@ -247,6 +287,11 @@ resource "aws_iam_role_policy" "function" {
 resource "aws_sqs_queue" "projector_failures" {
   name                      = "${var.name_prefix}-projector-failures"
   message_retention_seconds = 1209600
+
+  # What it holds are records the read model still lacks.
+  lifecycle {
+    prevent_destroy = true
+  }
 }
 
 resource "aws_lambda_event_source_mapping" "sale_stream" {
@@ -271,6 +316,10 @@ resource "aws_lambda_event_source_mapping" "sale_stream" {
       pattern = jsonencode({ eventName = ["INSERT"], dynamodb = { NewImage = { kind = { S = ["coupon"] } } } })
     }
   }
+
+  # The mapping starts reading as soon as it exists: the projector must by
+  # then be allowed to read the stream and write the read model.
+  depends_on = [aws_iam_role_policy_attachment.stream, aws_iam_role_policy.function]
 }
 
 # --- the HTTP API ---------------------------------------------------------------

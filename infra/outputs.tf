@@ -5,4 +5,5 @@ output "api_url" {
 
 output "sale_table" { value = aws_dynamodb_table.sale.name }
 output "coupons_table" { value = aws_dynamodb_table.coupons.name }
+output "checkpoints_table" { value = aws_dynamodb_table.checkpoints.name }
 output "projector_failures_queue" { value = aws_sqs_queue.projector_failures.url }

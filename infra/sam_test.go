@@ -80,7 +80,7 @@ func TestSAMTemplate(t *testing.T) {
 	}
 
 	code := codeTables()
-	for role, name := range map[store.Table]string{"sale": "SaleTable", "coupons": "CouponsTable"} {
+	for role, name := range map[store.Table]string{"sale": "SaleTable", "coupons": "CouponsTable", "checkpoints": "CheckpointsTable"} {
 		got := samShape(get(resources[name], "Properties"))
 		if !equalShape(got, code[role]) {
 			t.Errorf("%s: template.yaml has %v, the code creates %v", name, got, code[role])

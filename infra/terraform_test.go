@@ -96,6 +96,16 @@ func (c tfConfig) locals(t *testing.T) map[string]cty.Value {
 	return out
 }
 
+// localText is the source text of a local's expression.
+func (c tfConfig) localText(name string) string {
+	for _, b := range c.find("locals") {
+		if a, ok := b.Body.Attributes[name]; ok {
+			return c.text(a.Expr)
+		}
+	}
+	return ""
+}
+
 // attr is the source text of a block's attribute, "" when absent.
 func (c tfConfig) attr(b *hclsyntax.Block, name string) string {
 	a, ok := b.Body.Attributes[name]
@@ -182,9 +192,8 @@ func TestTerraform(t *testing.T) {
 			t.Errorf("infra: no function %s", fn)
 		}
 	}
-	archive := c.find("data", "archive_file", "function")
-	if len(archive) != 1 || !strings.Contains(c.text(archive[0].Body.Attributes["source_file"].Expr), "bin/linux-arm64/${each.key}/bootstrap") {
-		t.Error("infra: functions are not zipped from make build's bin/linux-arm64/<function>/bootstrap")
+	if zips := c.localText("zips"); !strings.Contains(zips, "bin/lambda/${fn}.zip") {
+		t.Errorf("infra: functions must come from make build's bin/lambda/<function>.zip, got %s", zips)
 	}
 	lambda := c.find("resource", "aws_lambda_function", "function")
 	if len(lambda) != 1 || literalString(t, lambda[0], "runtime") != "provided.al2023" || c.text(lambda[0].Body.Attributes["architectures"].Expr) != `["arm64"]` {
@@ -216,7 +225,7 @@ func TestTerraform(t *testing.T) {
 	}
 
 	code := codeTables()
-	for _, role := range []store.Table{store.SaleTable, store.CouponsTable} {
+	for _, role := range []store.Table{store.SaleTable, store.CouponsTable, store.CheckpointsTable} {
 		b := c.find("resource", "aws_dynamodb_table", string(role))
 		if len(b) != 1 {
 			t.Errorf("infra: no aws_dynamodb_table.%s", role)

@@ -37,3 +37,9 @@ variable "grab_reserved_concurrency" {
   type        = number
   default     = 200
 }
+
+variable "log_retention_days" {
+  description = "Days the functions' logs are kept."
+  type        = number
+  default     = 14
+}
