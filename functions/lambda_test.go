@@ -215,6 +215,20 @@ func TestLambdaEntryPoints(t *testing.T) {
 		}
 	}()
 
+	runEntryPoints(t, st, entryPoints{admin: adminH, grab: grabH, coupons: couponsH, projector: projectorH}, "../shared/entry/testdata/stream/batch.json")
+}
+
+// entryPoints are the four functions as the Lambda runtime sees them: in
+// process here, each its own bootstrap under the runtime emulator in make
+// deploy-check.
+type entryPoints struct{ admin, grab, coupons, projector lambda.Handler }
+
+// runEntryPoints feeds every recorded event to the functions, over the
+// store st shares with them, and checks each answer against the contract.
+// batch is the stream batch the projector gets.
+func runEntryPoints(t *testing.T, st *store.Store, h entryPoints, batch string) {
+	t.Helper()
+	adminH, grabH, couponsH, projectorH := h.admin, h.grab, h.coupons, h.projector
 	now := time.Now().UTC()
 	vars := map[string]string{
 		"token":     token,
@@ -265,7 +279,7 @@ func TestLambdaEntryPoints(t *testing.T) {
 
 	// The recorded batch: a shard update (skipped), alice's coupon, bob's
 	// with a corrupt grabbedAt, carol's, and alice's again (a redelivery).
-	raw, err := os.ReadFile("../shared/entry/testdata/stream/batch.json")
+	raw, err := os.ReadFile(batch)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,13 +55,21 @@ type Process struct {
 // the test binary, even when that one is killed.
 func Start(t testing.TB, bin string, env ...string) *Process {
 	t.Helper()
-	p := &Process{Cmd: exec.Command(bin), done: make(chan struct{})}
+	return StartArgs(t, bin, nil, env...)
+}
+
+// StartArgs is Start with command-line arguments.
+func StartArgs(t testing.TB, bin string, args []string, env ...string) *Process {
+	t.Helper()
+	p := &Process{Cmd: exec.Command(bin, args...), done: make(chan struct{})}
 	p.Env = append(os.Environ(), env...)
 	p.Stderr = writerFunc(func(b []byte) (int, error) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		return p.stderr.Write(b)
 	})
+	// Some programs (the Lambda runtime emulator) log to stdout.
+	p.Stdout = p.Stderr
 	p.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.Cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -75,7 +83,7 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
-// Log returns what the process wrote to stderr so far.
+// Log returns what the process wrote to stderr and stdout so far.
 func (p *Process) Log() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
