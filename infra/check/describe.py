@@ -6,6 +6,7 @@ finds, so that the Go check can hold them against the code's own sources
 (store.Definitions, store.Access, the config structs, the OpenAPI routes).
 """
 
+import ast
 import json
 import sys
 import urllib.parse
@@ -64,7 +65,11 @@ def main(endpoint):
         for pol in iam.list_role_policies(RoleName=name)["PolicyNames"]:
             doc = iam.get_role_policy(RoleName=name, PolicyName=pol)["PolicyDocument"]
             if isinstance(doc, str):
-                doc = json.loads(urllib.parse.unquote(doc))
+                text = urllib.parse.unquote(doc)
+                try:
+                    doc = json.loads(text)
+                except ValueError:  # moto keeps a stack's documents as Python literals
+                    doc = ast.literal_eval(text)
             for s in doc.get("Statement", []):
                 acts, res = s.get("Action", []), s.get("Resource", [])
                 statements.append({"Action": [acts] if isinstance(acts, str) else acts,

@@ -59,7 +59,16 @@ def main(endpoint, template_path, zips, stack, token):
     resources = list(pages(cfn, "list_stack_resources", "StackResourceSummaries", StackName=stack))
     reason = [e.get("ResourceStatusReason") for e in cfn.describe_stack_events(StackName=stack)["StackEvents"]
               if e.get("ResourceStatus", "").endswith("FAILED")]
+    # What moto does not keep of a stack's functions and roles, from the
+    # template CloudFormation was given.
+    functions = {FUNCTIONS[k]: {"Architectures": v["Properties"].get("Architectures"),
+                                "Tracing": (v["Properties"].get("TracingConfig") or {}).get("Mode"),
+                                "Role": v["Properties"]["Role"]["Fn::GetAtt"][0]}
+                 for k, v in cfn_template["Resources"].items() if k in FUNCTIONS}
+    roles = {k: v["Properties"].get("ManagedPolicyArns", []) for k, v in cfn_template["Resources"].items()
+             if v["Type"] == "AWS::IAM::Role"}
     json.dump({"status": status, "failures": reason, "transformed": sorted(cfn_template["Resources"]),
+               "functions": functions, "roles": roles,
                "resources": {r["LogicalResourceId"]: {"type": r["ResourceType"], "status": r["ResourceStatus"]}
                              for r in resources}},
               sys.stdout, indent=1)
