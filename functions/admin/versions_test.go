@@ -224,8 +224,10 @@ func TestReadsAreSnapshots(t *testing.T) {
 	}
 	close(stop)
 	writers.Wait()
-	if broken > 0 || reads < 60 {
-		t.Fatalf("%d of %d reads broke left + granted == total (want 0 of at least 60)", broken, reads)
+	// Reads may answer try-again while the changes keep coming; enough of
+	// them must land to have watched the changes.
+	if broken > 0 || reads < 20 {
+		t.Fatalf("%d of %d reads broke left + granted == total (want 0 of at least 20)", broken, reads)
 	}
 	t.Logf("%d reads during changes, all whole", reads)
 }

@@ -382,3 +382,60 @@ func countCoupons(t *testing.T, s *store.Store, db *dynamodb.Client, promotionID
 	}
 	return n
 }
+
+// counting notes what a store reads: items a Query evaluated and keys a
+// BatchGetItem asked for.
+type counting struct {
+	store.DB
+	evaluated, keys atomic.Int64
+}
+
+func (c *counting) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	out, err := c.DB.Query(ctx, in, o...)
+	if err == nil {
+		c.evaluated.Add(int64(out.ScannedCount))
+	}
+	return out, err
+}
+
+func (c *counting) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	for _, ka := range in.RequestItems {
+		c.keys.Add(int64(len(ka.Keys)))
+	}
+	return c.DB.BatchGetItem(ctx, in, o...)
+}
+
+// TestPageCost: a page of a list reads in proportion to the page, not to
+// the promotions stored: with 150 stored, a page of 5 evaluates at most
+// 10 × (5 + 1) promotions and reads the shards of at most the 5 it carries.
+func TestPageCost(t *testing.T) {
+	t.Parallel()
+	s, db := ddbtest.Store(t)
+	ctx := context.Background()
+	now := time.Now()
+	for i := range 150 {
+		// Active promotions of 3 shards each: their stock must be read.
+		newPromotion(t, s, fmt.Sprintf("01P%03d", i), 250, now.Add(-time.Minute), now.Add(time.Hour), now)
+	}
+	c := &counting{DB: db}
+	cs := store.New(c, s.Tables(), ddbtest.CallTimeout)
+	for _, f := range []sale.Filter{sale.FilterAll, sale.FilterActive, sale.FilterFinished} {
+		c.evaluated.Store(0)
+		c.keys.Store(0)
+		page, next, err := cs.PromotionsPage(ctx, f, now, store.PageQuery{Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		views, err := cs.Views(ctx, page, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d promotions on the page, next=%q, %d evaluated, %d shard keys read", f, len(views), next, c.evaluated.Load(), c.keys.Load())
+		if c.evaluated.Load() > 10*6 || c.keys.Load() > 5*3 {
+			t.Errorf("%s: a page of 5 evaluated %d promotions and read %d shard keys; want at most 60 and 15", f, c.evaluated.Load(), c.keys.Load())
+		}
+		if f != sale.FilterFinished && (len(views) != 5 || next == "") {
+			t.Errorf("%s: got %d promotions and next %q, want 5 and a cursor", f, len(views), next)
+		}
+	}
+}
