@@ -25,7 +25,7 @@ locals {
     SECKILL_COUPONS_TABLE = aws_dynamodb_table.coupons.name
     SECKILL_STORE_TIMEOUT = var.store_timeout
   }
-  http = merge(local.tables, { SECKILL_REQUEST_TIMEOUT = var.request_timeout })
+  http = merge(local.tables, { SECKILL_REQUEST_TIMEOUT = var.request_timeout, SECKILL_CORS_ORIGINS = join(",", var.cors_origins) })
   functions = {
     admin = {
       description = "Promotions for the shop's staff."
@@ -327,12 +327,40 @@ resource "aws_lambda_event_source_mapping" "sale_stream" {
 resource "aws_apigatewayv2_api" "http" {
   name          = var.name_prefix
   protocol_type = "HTTP"
+
+  # The gateway answers preflights and adds the CORS headers itself; the
+  # functions answer the same when they run as containers.
+  dynamic "cors_configuration" {
+    for_each = length(var.cors_origins) > 0 ? [1] : []
+    content {
+      allow_origins  = var.cors_origins
+      allow_methods  = ["GET", "POST", "PUT", "DELETE"]
+      allow_headers  = ["Authorization", "Content-Type", "If-Match"]
+      expose_headers = ["Location", "Retry-After", "X-Request-Id", "ETag"]
+      max_age        = 600
+    }
+  }
 }
 
 resource "aws_apigatewayv2_stage" "default" {
   api_id      = aws_apigatewayv2_api.http.id
   name        = "$default"
   auto_deploy = true
+
+  default_route_settings {
+    throttling_burst_limit = var.throttle_burst
+    throttling_rate_limit  = var.throttle_rate
+  }
+
+  # A bot flood on the grab route is cut at the gateway, before it reaches
+  # the function and the table, and leaves the rest of the API alone.
+  route_settings {
+    route_key              = "POST /promotions/{promotionId}/coupons"
+    throttling_burst_limit = var.grab_throttle_burst
+    throttling_rate_limit  = var.grab_throttle_rate
+  }
+
+  depends_on = [aws_apigatewayv2_route.route]
 }
 
 resource "aws_apigatewayv2_integration" "function" {

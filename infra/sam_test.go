@@ -58,6 +58,15 @@ func TestSAMTemplate(t *testing.T) {
 		t.Error("no ApiUrl output")
 	}
 
+	// Throttling and CORS at the gateway.
+	api := get(resources["HttpApi"], "Properties")
+	if get(api, "DefaultRouteSettings", "ThrottlingRateLimit", "!Ref") != "ThrottleRate" ||
+		get(api, "DefaultRouteSettings", "ThrottlingBurstLimit", "!Ref") != "ThrottleBurst" ||
+		get(api, "RouteSettings", "POST /promotions/{promotionId}/coupons", "ThrottlingRateLimit", "!Ref") != "GrabThrottleRate" ||
+		get(api, "CorsConfiguration") == nil {
+		t.Errorf("HttpApi: throttling and CORS: got %v", api)
+	}
+
 	// The stream mapping: partial failures, bisecting, bounded retries, and
 	// somewhere for what still fails to go.
 	var stream any

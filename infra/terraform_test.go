@@ -72,13 +72,14 @@ func (c tfConfig) locals(t *testing.T) map[string]cty.Value {
 			"var": cty.ObjectVal(map[string]cty.Value{
 				"admin_token": cty.StringVal("var.admin_token"), "store_timeout": cty.StringVal("var.store_timeout"),
 				"request_timeout": cty.StringVal("var.request_timeout"), "grab_reserved_concurrency": cty.NumberIntVal(200),
+				"cors_origins": cty.ListVal([]cty.Value{cty.StringVal("https://shop.example")}),
 			}),
 			"aws_dynamodb_table": cty.ObjectVal(map[string]cty.Value{
 				"sale":    cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("sale")}),
 				"coupons": cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("coupons")}),
 			}),
 		},
-		Functions: map[string]function.Function{"merge": stdlib.MergeFunc},
+		Functions: map[string]function.Function{"merge": stdlib.MergeFunc, "join": stdlib.JoinFunc},
 	}
 	out := map[string]cty.Value{}
 	for _, name := range []string{"tables", "http", "functions", "routes"} {
@@ -252,6 +253,19 @@ func TestTerraform(t *testing.T) {
 	}
 	if pattern, ok := c.filterPattern(t, m); !ok || !samePattern(t, pattern) {
 		t.Errorf("infra: the stream mapping's filter: got %q, want only %s", pattern, streamMapping.Pattern)
+	}
+
+	// Throttling at the gateway: defaults for every route, tighter ones for
+	// the grab route; CORS from one variable, the same the functions read.
+	stage := c.find("resource", "aws_apigatewayv2_stage", "default")
+	if len(stage) != 1 || c.blockAttr(stage[0], "default_route_settings", "throttling_rate_limit") != "var.throttle_rate" ||
+		c.blockAttr(stage[0], "default_route_settings", "throttling_burst_limit") != "var.throttle_burst" ||
+		c.blockAttr(stage[0], "route_settings", "route_key") != `"POST /promotions/{promotionId}/coupons"` ||
+		c.blockAttr(stage[0], "route_settings", "throttling_rate_limit") != "var.grab_throttle_rate" {
+		t.Error("infra: the stage must throttle every route (var.throttle_*) and the grab route apart (var.grab_throttle_*)")
+	}
+	if api := c.find("resource", "aws_apigatewayv2_api", "http"); len(api) != 1 || !strings.Contains(c.text(api[0].Body.Blocks[0].Body.Blocks[0].Body.Attributes["allow_origins"].Expr), "var.cors_origins") {
+		t.Error("infra: the HTTP API's CORS configuration must allow var.cors_origins")
 	}
 
 	for _, name := range []string{"region", "name_prefix", "admin_token"} {

@@ -43,3 +43,33 @@ variable "log_retention_days" {
   type        = number
   default     = 14
 }
+
+variable "cors_origins" {
+  description = "Browser origins (https://shop.example) allowed to call the API; empty for none."
+  type        = list(string)
+  default     = []
+}
+
+variable "throttle_burst" {
+  description = "Requests the API takes at once before answering 429, on every route."
+  type        = number
+  default     = 5000
+}
+
+variable "throttle_rate" {
+  description = "Steady requests per second the API takes, on every route."
+  type        = number
+  default     = 10000
+}
+
+variable "grab_throttle_burst" {
+  description = "Burst of the grab route, below the API's so that a bot flood on it leaves the rest of the API alone."
+  type        = number
+  default     = 2000
+}
+
+variable "grab_throttle_rate" {
+  description = "Steady grabs per second the gateway passes to the grab function; past it, 429 at the gateway."
+  type        = number
+  default     = 2000
+}

@@ -29,5 +29,5 @@ func FromEnv(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(st, cfg.AdminToken, time.Now).Router().SetBudget(cfg.RequestTimeout), nil
+	return New(st, cfg.AdminToken, time.Now).Router().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins), nil
 }

@@ -37,7 +37,7 @@ func FromEnv(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(st, time.Now).Router().SetBudget(cfg.RequestTimeout), nil
+	return New(st, time.Now).Router().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins), nil
 }
 
 // Register adds the coupons routes to rt.

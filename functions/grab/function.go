@@ -25,7 +25,7 @@ func FromEnv(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return FromConfig(st, cfg).Router().SetBudget(cfg.RequestTimeout), nil
+	return FromConfig(st, cfg).Router().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins), nil
 }
 
 // FromConfig builds the grab handler over s with cfg's tuning.

@@ -30,6 +30,10 @@ type HTTP struct {
 	// RequestTimeout bounds a request's whole wait on the store, retries
 	// included; past it the client hears 503 try-again.
 	RequestTimeout time.Duration `envconfig:"REQUEST_TIMEOUT" default:"2500ms"`
+	// CORSOrigins are the browser origins that may call the API, comma
+	// separated: "https://shop.example", "http://localhost:*" (any port) or
+	// "*". Empty: no CORS headers at all.
+	CORSOrigins []string `envconfig:"CORS_ORIGINS"`
 }
 
 // Tables names the tables the store works on.
@@ -122,6 +126,8 @@ type Local struct {
 	// stack accepts a short token.
 	AdminToken string `envconfig:"ADMIN_TOKEN" default:"dev-admin-token"`
 	DataDir    string `envconfig:"DATA_DIR" default:".data"`
+	// A storefront served from any local port may call the local stack.
+	CORSOrigins []string `envconfig:"CORS_ORIGINS" default:"http://localhost:*,http://127.0.0.1:*"`
 }
 
 // Load fills cfg from the environment.

@@ -19,6 +19,7 @@ type Router struct {
 	mux      *http.ServeMux
 	patterns []string
 	budget   time.Duration
+	cors     CORS
 }
 
 // NewRouter returns a router serving GET /healthz and the contract at
@@ -45,6 +46,13 @@ func (rt *Router) SetBudget(d time.Duration) *Router {
 	if d > 0 {
 		rt.budget = d
 	}
+	return rt
+}
+
+// SetCORS lets the browser origins that patterns name call the API (see
+// CORS); none keeps CORS off.
+func (rt *Router) SetCORS(patterns []string) *Router {
+	rt.cors = NewCORS(patterns)
 	return rt
 }
 
@@ -91,6 +99,11 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	r = r.WithContext(ctx)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	if rt.cors.apply(rec, r) {
+		slog.InfoContext(r.Context(), "request", "method", r.Method, "route", "preflight", "status", rec.status,
+			"latency_ms", float64(time.Since(start).Microseconds())/1000, "request_id", id)
+		return
+	}
 	h, pattern := rt.mux.Handler(r)
 	defer func() {
 		if v := recover(); v != nil {

@@ -84,7 +84,7 @@ func Run(ctx context.Context, cfg config.Local, ready func(Stack)) error {
 // Router serves the whole API from one process, as the gateway does in the
 // cloud.
 func Router(st *store.Store, cfg config.Local) *web.Router {
-	rt := web.NewRouter().SetBudget(cfg.RequestTimeout)
+	rt := web.NewRouter().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins)
 	admin.New(st, cfg.AdminToken, time.Now).Register(rt)
 	grab.FromConfig(st, cfg.Grab).Register(rt)
 	coupons.New(st, time.Now).Register(rt)
