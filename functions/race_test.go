@@ -14,9 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/seckill/seckill/functions/admin"
 	"github.com/seckill/seckill/functions/grab"
@@ -155,7 +153,7 @@ func TestAdminChangesRaceTheStart(t *testing.T) {
 
 	refused := 0
 	for i, r := range rs {
-		held := couponsOf(t, direct, tables.Sale, r.id)
+		held := ddbtest.CouponCount(t, direct, tables.Sale, r.id)
 		status, view := call(t, "GET", setupSrv.URL+"/admin/promotions/"+r.id, "")
 		t.Logf("round %d (delete=%v): %d granted over HTTP, %d coupons held, %d changes landed, %d refused as started; view %d %v/%v",
 			i, r.deleting, r.granted.Load(), held, r.changed.Load(), r.refused.Load(), status, view["couponsLeft"], view["couponsGranted"])
@@ -183,24 +181,4 @@ func TestAdminChangesRaceTheStart(t *testing.T) {
 	if refused == 0 {
 		t.Error("no change was refused as started: the race never straddled the start")
 	}
-}
-
-func couponsOf(t *testing.T, db *dynamodb.Client, table, promotionID string) int {
-	t.Helper()
-	pages := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{
-		TableName:                 aws.String(table),
-		FilterExpression:          aws.String("kind = :k AND promotionId = :p"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":k": &types.AttributeValueMemberS{Value: store.KindCoupon}, ":p": &types.AttributeValueMemberS{Value: promotionID}},
-		ConsistentRead:            aws.Bool(true),
-		Select:                    types.SelectCount,
-	})
-	n := 0
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += int(page.Count)
-	}
-	return n
 }

@@ -122,15 +122,24 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *Handler) replace(w http.ResponseWriter, r *http.Request) error {
+// target reads what a PUT or DELETE changes: the promotion, and the
+// version If-Match requires of it.
+func target(r *http.Request) (string, int, error) {
 	id, err := sale.ParsePromotionID(r.PathValue("promotionId"))
 	if err != nil {
-		return err
+		return "", 0, err
 	}
 	expect, err := web.IfMatch(r)
+	return id, expect, err
+}
+
+func (h *Handler) replace(w http.ResponseWriter, r *http.Request) error {
+	id, expect, err := target(r)
 	if err != nil {
 		return err
 	}
+	// The body is read before taking the promotion's turn, so that a slow
+	// client never holds up other changes.
 	draft, err := decodeDraft(w, r, h.now())
 	if err != nil {
 		return err
@@ -155,11 +164,7 @@ func (h *Handler) replace(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
-	id, err := sale.ParsePromotionID(r.PathValue("promotionId"))
-	if err != nil {
-		return err
-	}
-	expect, err := web.IfMatch(r)
+	id, expect, err := target(r)
 	if err != nil {
 		return err
 	}

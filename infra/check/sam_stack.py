@@ -13,22 +13,13 @@ import os
 import sys
 import time
 
-import boto3
 from samtranslator.public.translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
+from emulated import client, pages
+
 FUNCTIONS = {"AdminFunction": "admin", "GrabFunction": "grab", "CouponsFunction": "coupons", "ProjectorFunction": "projector"}
-
-
-def client(name, endpoint):
-    return boto3.client(name, endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
-def pages(c, op, key, **kw):
-    for page in c.get_paginator(op).paginate(**kw):
-        yield from page.get(key, [])
 
 
 def main(endpoint, template_path, zips, stack, token):

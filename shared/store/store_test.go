@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -332,7 +331,7 @@ func TestLateChangesRaceGrants(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			st, held := stock[p.ID], countCoupons(t, s, db, p.ID)
+			st, held := stock[p.ID], ddbtest.CouponCount(t, db, s.Tables().Sale, p.ID)
 			_, err = s.Promotion(ctx, p.ID)
 			gone := errors.Is(err, sale.ErrPromotionNotFound)
 			lastSent := writes.lastSent(p.ID)
@@ -361,26 +360,6 @@ func TestLateChangesRaceGrants(t *testing.T) {
 	if refusedUpdates.Load() == 0 || refusedDeletes.Load() == 0 {
 		t.Errorf("%d updates and %d deletes refused as started; want some of each", refusedUpdates.Load(), refusedDeletes.Load())
 	}
-}
-
-func countCoupons(t *testing.T, s *store.Store, db *dynamodb.Client, promotionID string) int {
-	t.Helper()
-	pages := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{
-		TableName:                 aws.String(s.Tables().Sale),
-		FilterExpression:          aws.String("kind = :k AND promotionId = :p"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":k": &types.AttributeValueMemberS{Value: store.KindCoupon}, ":p": &types.AttributeValueMemberS{Value: promotionID}},
-		ConsistentRead:            aws.Bool(true),
-		Select:                    types.SelectCount,
-	})
-	n := 0
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += int(page.Count)
-	}
-	return n
 }
 
 // counting notes what a store reads: items a Query evaluated and keys a

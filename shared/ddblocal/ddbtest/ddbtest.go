@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/seckill/seckill/shared/ddblocal"
 	"github.com/seckill/seckill/shared/faultproxy"
@@ -129,4 +131,26 @@ func FaultProxy(t testing.TB) *faultproxy.Proxy {
 	}
 	t.Cleanup(p.Close)
 	return p
+}
+
+// CouponCount counts, with a consistent scan, the coupons of promotionID in
+// the sale table: what is granted, whatever any answer said.
+func CouponCount(t testing.TB, db *dynamodb.Client, table, promotionID string) int {
+	t.Helper()
+	pages := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{
+		TableName:                 aws.String(table),
+		FilterExpression:          aws.String("kind = :k AND promotionId = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": &types.AttributeValueMemberS{Value: store.KindCoupon}, ":p": &types.AttributeValueMemberS{Value: promotionID}},
+		ConsistentRead:            aws.Bool(true),
+		Select:                    types.SelectCount,
+	})
+	n := 0
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += int(page.Count)
+	}
+	return n
 }
