@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/seckill/seckill/shared/metrics"
 	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/store"
 )
@@ -69,9 +70,15 @@ func (p *Projector) Handle(ctx context.Context, ev events.DynamoDBEvent) (events
 			}
 		}
 	}
-	if projected > 0 {
+	if projected > 0 || len(resp.BatchItemFailures) > 0 {
 		// Grant to visible, for the batch's oldest grant: the read model's lag.
-		slog.InfoContext(ctx, "coupons projected", "coupons", projected, "lag_ms", time.Since(oldest).Milliseconds())
+		var lag time.Duration
+		if projected > 0 {
+			lag = time.Since(oldest)
+		}
+		attrs := []any{"coupons", projected, "lag_ms", lag.Milliseconds()}
+		attrs = append(attrs, metrics.Current().Projected("projector", projected, len(resp.BatchItemFailures), lag)...)
+		slog.InfoContext(ctx, "coupons projected", attrs...)
 	}
 	return resp, nil
 }

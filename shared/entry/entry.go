@@ -31,6 +31,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/seckill/seckill/shared/config"
+	"github.com/seckill/seckill/shared/metrics"
 	"github.com/seckill/seckill/shared/store"
 	"github.com/seckill/seckill/shared/streams"
 	"github.com/seckill/seckill/shared/web"
@@ -100,6 +101,7 @@ func HTTP(function string, build func(context.Context) (http.Handler, error)) {
 			return err
 		}
 		if InLambda() {
+			metrics.Use(metrics.EMF{})
 			lambda.StartWithOptions(HTTPHandler(h), lambda.WithContext(ctx))
 			return nil
 		}
@@ -112,7 +114,7 @@ func HTTP(function string, build func(context.Context) (http.Handler, error)) {
 			return fmt.Errorf("listen: %w", err)
 		}
 		slog.Info("listening", "addr", l.Addr().String())
-		return web.Serve(ctx, l, h)
+		return web.Serve(ctx, l, WithMetrics(h))
 	})
 }
 
@@ -131,6 +133,7 @@ func Stream(function string, build func(*store.Store) streams.Handler) {
 			if err != nil {
 				return err
 			}
+			metrics.Use(metrics.EMF{})
 			lambda.StartWithOptions(StreamHandler(build(st)), lambda.WithContext(ctx))
 			return nil
 		}
@@ -151,6 +154,16 @@ func Stream(function string, build func(*store.Store) streams.Handler) {
 		return streams.New(db, sc, cfg.SaleTable, cfg.CheckpointsTable, f,
 			streams.Options{Poll: cfg.StreamPoll, BatchSize: cfg.StreamBatch}).Run(ctx)
 	})
+}
+
+// WithMetrics serves the process's Prometheus registry at GET /metrics
+// beside h: an operator's endpoint, outside the API contract (behind an API
+// gateway, only the contract's routes are routed).
+func WithMetrics(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.DefaultPrometheus().Handler())
+	mux.Handle("/", h)
+	return mux
 }
 
 func main(function string, run func(context.Context) error) {

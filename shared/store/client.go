@@ -1,19 +1,21 @@
 package store
 
 import (
-	"time"
-
 	"context"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/seckill/seckill/shared/metrics"
 )
 
 // NewClient builds a DynamoDB client from the standard AWS configuration
@@ -27,6 +29,7 @@ func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 		return nil, err
 	}
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, countAttempts)
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 			// DynamoDB Local answers conditional-check failures with a body
@@ -34,6 +37,16 @@ func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 			o.DisableValidateResponseChecksum = true
 		}
 	}), nil
+}
+
+// countAttempts notes every attempt the SDK makes of a call (it sits after
+// the SDK's retry step), so that a request's metrics tell its retries.
+func countAttempts(stack *middleware.Stack) error {
+	return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc("SecKillCountAttempts",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			metrics.CountAttempt(ctx)
+			return next.HandleFinalize(ctx, in)
+		}), "Retry", middleware.After)
 }
 
 // NewStreamsClient builds a DynamoDB Streams client the same way; DynamoDB

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	lru "github.com/hashicorp/golang-lru/v2"
 
+	"github.com/seckill/seckill/shared/metrics"
+
 	"github.com/seckill/seckill/shared/sale"
 )
 
@@ -60,6 +62,9 @@ func New(db DB, tables Tables, timeout time.Duration) *Store {
 // Tables returns the names of the tables the store works on.
 func (s *Store) Tables() Tables { return s.tables }
 
+// bounded is where every call to DynamoDB starts: it gets its deadline,
+// and is counted for the request's metrics.
 func (s *Store) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	metrics.CountCall(ctx)
 	return context.WithTimeout(ctx, s.timeout)
 }

@@ -20,6 +20,8 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+
+	"github.com/seckill/seckill/shared/metrics"
 )
 
 // Handler is the projector's entry point.
@@ -234,6 +236,7 @@ func (r *Runner) deliver(ctx context.Context, arn, shard string, recs []types.Re
 	last := recs[done-1].Dynamodb
 	if t := last.ApproximateCreationDateTime; t != nil {
 		r.lagMillis.Store(time.Since(*t).Milliseconds())
+		metrics.Current().StreamRecordAge(time.Since(*t))
 	}
 	slog.Info("stream batch projected", "shard", shard, "records", done, "record_age_ms", r.lagMillis.Load())
 	return done, r.save(ctx, arn, shard, aws.ToString(last.SequenceNumber), false)

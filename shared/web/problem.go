@@ -123,6 +123,10 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 
 // WriteProblem writes p as application/problem+json.
 func WriteProblem(w http.ResponseWriter, p *Problem) {
+	// The router counts answers by code.
+	if n, ok := w.(interface{ noteCode(string) }); ok {
+		n.noteCode(p.Code)
+	}
 	if p.Code == CodeTryAgain {
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 	}

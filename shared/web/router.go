@@ -10,7 +10,18 @@ import (
 	"time"
 
 	"github.com/seckill/seckill/shared/contract"
+	"github.com/seckill/seckill/shared/metrics"
 )
+
+// routeFunctions names the function that serves each route of the
+// contract, for the metrics of a router that serves several (make run).
+var routeFunctions = func() map[string]string {
+	out := map[string]string{}
+	for r, fn := range contract.Routes() {
+		out[r.Pattern()] = string(fn)
+	}
+	return out
+}()
 
 // Router is an http.ServeMux whose own answers (no such path, wrong method)
 // are problem documents like every other error, and which logs one line per
@@ -20,6 +31,14 @@ type Router struct {
 	patterns []string
 	budget   time.Duration
 	cors     CORS
+	metrics  metrics.Sink // nil: the process's (metrics.Current)
+}
+
+// SetMetrics sends this router's measurements to s instead of the
+// process's sink.
+func (rt *Router) SetMetrics(s metrics.Sink) *Router {
+	rt.metrics = s
+	return rt
 }
 
 // NewRouter returns a router serving GET /healthz and the contract at
@@ -97,6 +116,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestIDKey{}, id), rt.budget)
 	defer cancel()
+	ctx, calls := metrics.WithCalls(ctx)
 	r = r.WithContext(ctx)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	if rt.cors.apply(rec, r) {
@@ -115,9 +135,22 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				WriteProblem(rec, NewProblem(http.StatusInternalServerError, CodeInternal, "an internal error occurred"))
 			}
 		}
-		slog.InfoContext(r.Context(), "request", "method", r.Method,
-			"route", routeOf(pattern), "status", rec.status,
-			"latency_ms", float64(time.Since(start).Microseconds())/1000, "request_id", id)
+		latency := time.Since(start)
+		code := rec.code
+		if code == "" {
+			code = "ok"
+			if rec.status >= 400 {
+				code = http.StatusText(rec.status)
+			}
+		}
+		attrs := []any{"method", r.Method, "route", routeOf(pattern), "status", rec.status,
+			"latency_ms", float64(latency.Microseconds()) / 1000, "request_id", id}
+		sink := rt.metrics
+		if sink == nil {
+			sink = metrics.Current()
+		}
+		attrs = append(attrs, sink.Answer(routeFunctions[pattern], routeOf(pattern), code, latency, calls())...)
+		slog.InfoContext(r.Context(), "request", attrs...)
 	}()
 	if pattern == "" {
 		rt.unrouted(rec, r, h)
@@ -157,7 +190,10 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	code   string // the problem code written, if any
 }
+
+func (s *statusRecorder) noteCode(code string) { s.code = code }
 
 func (s *statusRecorder) WriteHeader(code int) {
 	if !s.wrote {

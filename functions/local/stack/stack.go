@@ -19,6 +19,7 @@ import (
 	"github.com/seckill/seckill/functions/grab"
 	"github.com/seckill/seckill/functions/projector"
 	"github.com/seckill/seckill/shared/config"
+	"github.com/seckill/seckill/shared/entry"
 	"github.com/seckill/seckill/shared/ddblocal"
 	"github.com/seckill/seckill/shared/store"
 	"github.com/seckill/seckill/shared/streams"
@@ -78,7 +79,7 @@ func Run(ctx context.Context, cfg config.Local, ready func(Stack)) error {
 	if ready != nil {
 		ready(Stack{URL: url, Endpoint: endpoint, DB: db, Store: st})
 	}
-	return web.Serve(ctx, l, Router(st, cfg))
+	return web.Serve(ctx, l, entry.WithMetrics(Router(st, cfg)))
 }
 
 // Router serves the whole API from one process, as the gateway does in the
