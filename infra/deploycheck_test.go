@@ -143,6 +143,13 @@ type deployed struct {
 	Attached map[string][]string
 	Queues   []string
 	Logs     map[string]int
+	Alarms   []struct {
+		Name, Namespace, Metric string
+		Dimensions              map[string]string
+		Actions                 []string
+	}
+	Dashboards map[string]string
+	Topics     []string
 }
 
 func describe(t *testing.T, endpoint string) deployed {
@@ -307,12 +314,74 @@ func (d deployed) check(t *testing.T, where string, full bool) {
 		t.Errorf("%s: stream filters %v, want only %s", where, m.Filters, streamMapping.Pattern)
 	}
 
+	d.checkAlarms(t, where, tables, arns, queue, full)
+
 	if full {
 		routes := map[string]string{}
 		for key, name := range d.Routes {
 			routes[key] = functionOf(name)
 		}
 		checkRoutes(t, where, routes)
+	}
+}
+
+// checkAlarms: an alarm, sent to the one alarms topic, watches each thing
+// that can go wrong in a sale: the on-failure queue, the stream's iterator
+// age, every function's errors and throttles, the sale table's throttles
+// and system errors, and (where moto keeps the API) its 5xx answers; a
+// dashboard shows the sale from the SecKill metrics.
+func (d deployed) checkAlarms(t *testing.T, where string, tables map[store.Table]string, arns map[string]string, queue string, full bool) {
+	t.Helper()
+	d.checkDashboard(t, where, arns)
+	if !full {
+		return // moto keeps no alarms of a stack: checked in its template
+	}
+	fnName := func(fn string) string { return arns[fn][strings.LastIndex(arns[fn], ":")+1:] }
+	sale := tables[store.SaleTable][strings.LastIndex(tables[store.SaleTable], "/")+1:]
+	type watch struct{ namespace, metric, dimension, value string }
+	want := []watch{
+		{"AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue},
+		{"AWS/Lambda", "IteratorAge", "FunctionName", fnName("projector")},
+		{"AWS/DynamoDB", "WriteThrottleEvents", "TableName", sale},
+		{"AWS/DynamoDB", "ReadThrottleEvents", "TableName", sale},
+		{"AWS/DynamoDB", "SystemErrors", "TableName", sale},
+	}
+	for fn := range functions {
+		want = append(want, watch{"AWS/Lambda", "Errors", "FunctionName", fnName(fn)}, watch{"AWS/Lambda", "Throttles", "FunctionName", fnName(fn)})
+	}
+	want = append(want, watch{"AWS/ApiGateway", "5xx", "ApiId", ""})
+	for _, w := range want {
+		found := false
+		for _, a := range d.Alarms {
+			if a.Namespace == w.namespace && a.Metric == w.metric && (w.value == "" && a.Dimensions[w.dimension] != "" || a.Dimensions[w.dimension] == w.value) {
+				found = true
+				if !slices.Equal(a.Actions, d.Topics) {
+					t.Errorf("%s: alarm %s notifies %v, want the alarms topic %v", where, a.Name, a.Actions, d.Topics)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no alarm watches %s %s of %s=%s", where, w.namespace, w.metric, w.dimension, w.value)
+		}
+	}
+}
+
+// checkDashboard: one alarms topic, and one dashboard of the sale.
+func (d deployed) checkDashboard(t *testing.T, where string, arns map[string]string) {
+	t.Helper()
+	if len(d.Topics) != 1 {
+		t.Fatalf("%s: got topics %v, want one for the alarms", where, d.Topics)
+	}
+	fnName := func(fn string) string { return arns[fn][strings.LastIndex(arns[fn], ":")+1:] }
+	if len(d.Dashboards) != 1 {
+		t.Fatalf("%s: got dashboards %v, want one", where, len(d.Dashboards))
+	}
+	for name, body := range d.Dashboards {
+		for _, metric := range []string{`"SecKill", "Answers"`, `"SecKill", "Latency"`, `"SecKill", "ProjectionLag"`, fnName("projector")} {
+			if !strings.Contains(body, metric) {
+				t.Errorf("%s: dashboard %s does not show %s", where, name, metric)
+			}
+		}
 	}
 }
 
@@ -370,6 +439,7 @@ func TestTerraformAgainstMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob("*.tf")
+	files = append(files, "dashboard.json")
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
@@ -382,7 +452,7 @@ func TestTerraformAgainstMoto(t *testing.T) {
 	var override strings.Builder
 	fmt.Fprintf(&override, "provider \"aws\" {\n  region = \"us-east-1\"\n  access_key = \"test\"\n  secret_key = \"test\"\n"+
 		"  skip_credentials_validation = true\n  skip_metadata_api_check = true\n  skip_requesting_account_id = true\n  endpoints {\n")
-	for _, svc := range []string{"apigatewayv2", "cloudwatchlogs", "dynamodb", "iam", "lambda", "sqs", "sts"} {
+	for _, svc := range []string{"apigatewayv2", "cloudwatch", "cloudwatchlogs", "dynamodb", "iam", "lambda", "sns", "sqs", "sts"} {
 		fmt.Fprintf(&override, "    %s = %q\n", svc, moto)
 	}
 	override.WriteString("  }\n}\n")
@@ -422,7 +492,12 @@ func TestSAMStackAgainstMoto(t *testing.T) {
 			Architectures []string
 			Tracing, Role string
 		}
-		Roles map[string][]string
+		Roles  map[string][]string
+		Alarms []struct {
+			Namespace, Metric string
+			Dimensions        map[string]string
+			Actions           []string
+		}
 	}
 	if jerr := json.Unmarshal(out, &stack); err != nil || jerr != nil {
 		var stderr []byte
@@ -438,6 +513,33 @@ func TestSAMStackAgainstMoto(t *testing.T) {
 	// keeps neither a function's architecture and tracing nor a role's
 	// managed policies: those are checked in what CloudFormation was given.
 	describe(t, moto).check(t, "sam", false)
+	// The alarms, as CloudWatch is given them: each watches what it must,
+	// and notifies the alarms topic.
+	ref := func(name string) string { return `{"Ref": "` + name + `"}` }
+	samWatch := [][3]string{
+		{"AWS/SQS", "ApproximateNumberOfMessagesVisible", `{"Fn::GetAtt": ["ProjectorFailures", "QueueName"]}`},
+		{"AWS/Lambda", "IteratorAge", ref("ProjectorFunction")},
+		{"AWS/DynamoDB", "WriteThrottleEvents", ref("SaleTable")},
+		{"AWS/DynamoDB", "ReadThrottleEvents", ref("SaleTable")},
+		{"AWS/DynamoDB", "SystemErrors", ref("SaleTable")},
+		{"AWS/ApiGateway", "5xx", ref("HttpApi")},
+	}
+	for _, res := range functions {
+		samWatch = append(samWatch, [3]string{"AWS/Lambda", "Errors", ref(res)}, [3]string{"AWS/Lambda", "Throttles", ref(res)})
+	}
+	for _, w := range samWatch {
+		found := false
+		for _, a := range stack.Alarms {
+			for _, v := range a.Dimensions {
+				if a.Namespace == w[0] && a.Metric == w[1] && v == w[2] && slices.Equal(a.Actions, []string{ref("AlarmsTopic")}) {
+					found = true
+				}
+			}
+		}
+		if !found {
+			t.Errorf("sam: no alarm watches %s %s of %s and notifies AlarmsTopic", w[0], w[1], w[2])
+		}
+	}
 	for fn := range functions {
 		f := stack.Functions[fn]
 		if !slices.Equal(f.Architectures, []string{"arm64"}) || f.Tracing != "Active" {

@@ -58,6 +58,16 @@ func TestSAMTemplate(t *testing.T) {
 		t.Error("no ApiUrl output")
 	}
 
+	// One dashboard body for both deployments.
+	sub := list(get(resources["SaleDashboard"], "Properties", "DashboardBody", "!Sub"))
+	body, err := os.ReadFile("dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sub) != 2 || strings.TrimSpace(str(sub[0])) != strings.TrimSpace(string(body)) {
+		t.Error("SaleDashboard's body differs from infra/dashboard.json, which Terraform uses")
+	}
+
 	// Throttling and CORS at the gateway.
 	api := get(resources["HttpApi"], "Properties")
 	if get(api, "DefaultRouteSettings", "ThrottlingRateLimit", "!Ref") != "ThrottleRate" ||

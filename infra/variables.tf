@@ -73,3 +73,21 @@ variable "grab_throttle_rate" {
   type        = number
   default     = 2000
 }
+
+variable "alarm_email" {
+  description = "An e-mail address the alarms are sent to (confirm the subscription); empty for none."
+  type        = string
+  default     = ""
+}
+
+variable "iterator_age_threshold_ms" {
+  description = "How far behind the sale table's stream the projector may read before it alarms."
+  type        = number
+  default     = 60000
+}
+
+variable "api_5xx_threshold" {
+  description = "5xx answers a minute past which the API alarms."
+  type        = number
+  default     = 10
+}

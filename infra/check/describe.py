@@ -18,7 +18,7 @@ from emulated import client, pages
 def main(endpoint):
     ddb, lam, iam = client("dynamodb", endpoint), client("lambda", endpoint), client("iam", endpoint)
     out = {"tables": {}, "functions": {}, "mappings": [], "routes": {}, "policies": {},
-           "attached": {}, "queues": [], "logs": {}}
+           "attached": {}, "queues": [], "logs": {}, "alarms": [], "dashboards": {}, "topics": []}
     for name in pages(ddb, "list_tables", "TableNames"):
         t = ddb.describe_table(TableName=name)["Table"]
         out["tables"][name] = {k: t.get(k) for k in (
@@ -72,6 +72,15 @@ def main(endpoint):
     logs = client("logs", endpoint)
     for g in pages(logs, "describe_log_groups", "logGroups"):
         out["logs"][g["logGroupName"]] = g.get("retentionInDays")
+    cw = client("cloudwatch", endpoint)
+    out["alarms"] = [{"Name": a["AlarmName"], "Namespace": a.get("Namespace"), "Metric": a.get("MetricName"),
+                      "Dimensions": {d["Name"]: d["Value"] for d in a.get("Dimensions", [])},
+                      "Actions": a.get("AlarmActions", [])}
+                     for a in pages(cw, "describe_alarms", "MetricAlarms")]
+    out["dashboards"] = {d["DashboardName"]: cw.get_dashboard(DashboardName=d["DashboardName"])["DashboardBody"]
+                         for d in cw.list_dashboards().get("DashboardEntries", [])}
+    sns = client("sns", endpoint)
+    out["topics"] = [t["TopicArn"] for t in pages(sns, "list_topics", "Topics")]
     json.dump(out, sys.stdout, indent=1, default=str)
 
 

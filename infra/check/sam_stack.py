@@ -58,8 +58,13 @@ def main(endpoint, template_path, zips, stack, token):
                  for k, v in cfn_template["Resources"].items() if k in FUNCTIONS}
     roles = {k: v["Properties"].get("ManagedPolicyArns", []) for k, v in cfn_template["Resources"].items()
              if v["Type"] == "AWS::IAM::Role"}
+    # moto creates no alarms from a stack: they are read from the template.
+    alarms = [{"Namespace": v["Properties"]["Namespace"], "Metric": v["Properties"]["MetricName"],
+               "Dimensions": {d["Name"]: json.dumps(d["Value"], sort_keys=True) for d in v["Properties"].get("Dimensions", [])},
+               "Actions": [json.dumps(a, sort_keys=True) for a in v["Properties"].get("AlarmActions", [])]}
+              for v in cfn_template["Resources"].values() if v["Type"] == "AWS::CloudWatch::Alarm"]
     json.dump({"status": status, "failures": reason, "transformed": sorted(cfn_template["Resources"]),
-               "functions": functions, "roles": roles,
+               "functions": functions, "roles": roles, "alarms": alarms,
                "resources": {r["LogicalResourceId"]: {"type": r["ResourceType"], "status": r["ResourceStatus"]}
                              for r in resources}},
               sys.stdout, indent=1)
