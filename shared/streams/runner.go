@@ -29,8 +29,13 @@ type Handler func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventRe
 
 // Options tune the runner.
 type Options struct {
-	Poll      time.Duration // wait between reads of an idle stream
-	BatchSize int32         // records per GetRecords and per batch
+	Poll      time.Duration // wait between reads of a stream that just went idle
+	// MaxIdlePoll is the longest wait the runner backs off to while the
+	// stream stays idle: every empty poll doubles the wait, the first record
+	// brings it back to Poll. Reading an idle stream is not free on DynamoDB
+	// Local (it reads its data file), and after a sale nothing comes.
+	MaxIdlePoll time.Duration
+	BatchSize   int32 // records per GetRecords and per batch
 	// MaxRetries of one failing record before it is logged and skipped, as
 	// Lambda's MaximumRetryAttempts sends it to the on-failure destination.
 	MaxRetries int
@@ -61,6 +66,9 @@ func New(ddb *dynamodb.Client, st *dynamodbstreams.Client, table, checkpoints st
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 100
 	}
+	if opts.MaxIdlePoll < opts.Poll {
+		opts.MaxIdlePoll = max(opts.Poll, time.Second)
+	}
 	if opts.MaxRetries <= 0 {
 		opts.MaxRetries = 3
 	}
@@ -81,6 +89,7 @@ func (r *Runner) Lag() time.Duration { return time.Duration(r.lagMillis.Load()) 
 // the end of ctx (SIGTERM) lets the poll under way finish its batch and save
 // its checkpoint before Run returns, so a stop loses and repeats nothing.
 func (r *Runner) Run(ctx context.Context) error {
+	wait := r.opts.Poll
 	for {
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.PollTimeout)
 		n, err := r.Poll(pctx)
@@ -91,12 +100,16 @@ func (r *Runner) Run(ctx context.Context) error {
 		if err != nil {
 			slog.Warn("stream poll failed; retrying", "err", err)
 		}
+		if n > 0 {
+			wait = r.opts.Poll
+		}
 		if n == 0 || err != nil {
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-time.After(r.opts.Poll):
+			case <-time.After(wait):
 			}
+			wait = min(2*wait, r.opts.MaxIdlePoll)
 		}
 	}
 }
