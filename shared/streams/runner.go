@@ -29,7 +29,7 @@ type Handler func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventRe
 
 // Options tune the runner.
 type Options struct {
-	Poll      time.Duration // wait between reads of a stream that just went idle
+	Poll time.Duration // wait between reads of a stream that just went idle
 	// MaxIdlePoll is the longest wait the runner backs off to while the
 	// stream stays idle: every empty poll doubles the wait, the first record
 	// brings it back to Poll. Reading an idle stream is not free on DynamoDB
