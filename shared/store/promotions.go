@@ -107,9 +107,17 @@ const FinalAfter = time.Minute
 // has granted nothing (only a grab whose clock runs that far ahead could
 // have), and one finished more than FinalAfter ago is read once per store.
 func (s *Store) Views(ctx context.Context, promos []sale.Promotion, now time.Time) ([]View, error) {
+	// One look at the cache per promotion: what is final now stays so for
+	// the rest of this call, even if the cache drops it meanwhile.
+	final := map[string]sale.Stock{}
 	var live []sale.Promotion
 	for _, p := range promos {
-		if _, final := s.final.Get(p.ID); p.Frozen(now) && !final {
+		if !p.Frozen(now) {
+			continue
+		}
+		if st, ok := s.final.Get(p.ID); ok {
+			final[p.ID] = st
+		} else {
 			live = append(live, p)
 		}
 	}
@@ -123,7 +131,7 @@ func (s *Store) Views(ctx context.Context, promos []sale.Promotion, now time.Tim
 			out = append(out, View{Promotion: p, Stock: sale.Stock{Left: p.TotalCoupons}})
 			continue
 		}
-		if st, ok := s.final.Get(p.ID); ok {
+		if st, ok := final[p.ID]; ok {
 			out = append(out, View{Promotion: p, Stock: st})
 			continue
 		}
