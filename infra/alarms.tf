@@ -14,109 +14,76 @@ resource "aws_sns_topic_subscription" "alarm_email" {
   endpoint  = var.alarm_email
 }
 
+# Every alarm of the sale, by the suffix of its name. What differs is said
+# here; the rest (one-minute periods, above the threshold, silence is fine,
+# notify the topic) is the same for all, in the one resource below.
 locals {
-  alarm_actions = [aws_sns_topic.alarms.arn]
+  sale_table = { TableName = aws_dynamodb_table.sale.name }
+  alarms = merge(
+    {
+      # Records the read model never got: every message is a coupon a
+      # customer cannot see in their list.
+      "projector-failures" = {
+        description = "Stream records the projector gave up on wait in the on-failure queue."
+        namespace   = "AWS/SQS", metric = "ApproximateNumberOfMessagesVisible", statistic = "Maximum"
+        dimensions  = { QueueName = aws_sqs_queue.projector_failures.name }, threshold = 0, periods = 1
+      }
+      # The read model falls behind the sale.
+      "stream-iterator-age" = {
+        description = "The projector reads the sale table's stream this far behind."
+        namespace   = "AWS/Lambda", metric = "IteratorAge", statistic = "Maximum"
+        dimensions  = { FunctionName = aws_lambda_function.function["projector"].function_name }
+        threshold   = var.iterator_age_threshold_ms, periods = 3
+      }
+      "api-5xx" = {
+        description = "The API answered 5xx (try-again when the store is slow or throttled, or a bug)."
+        namespace   = "AWS/ApiGateway", metric = "5xx", statistic = "Sum"
+        dimensions  = { ApiId = aws_apigatewayv2_api.http.id }, threshold = var.api_5xx_threshold, periods = 1
+      }
+      # DynamoDB pushing back on the sale table: grants answer try-again.
+      "sale-write-throttles" = {
+        description = "DynamoDB WriteThrottleEvents on the sale table."
+        namespace   = "AWS/DynamoDB", metric = "WriteThrottleEvents", statistic = "Sum"
+        dimensions  = local.sale_table, threshold = 0, periods = 1
+      }
+      "sale-read-throttles" = {
+        description = "DynamoDB ReadThrottleEvents on the sale table."
+        namespace   = "AWS/DynamoDB", metric = "ReadThrottleEvents", statistic = "Sum"
+        dimensions  = local.sale_table, threshold = 0, periods = 1
+      }
+      "sale-system-errors" = {
+        description = "DynamoDB SystemErrors on the sale table."
+        namespace   = "AWS/DynamoDB", metric = "SystemErrors", statistic = "Sum"
+        dimensions  = merge(local.sale_table, { Operation = "TransactWriteItems" }), threshold = 0, periods = 1
+      }
+    },
+    { for fn in keys(local.functions) : "${fn}-errors" => {
+      description = "The ${fn} function failed invocations."
+      namespace   = "AWS/Lambda", metric = "Errors", statistic = "Sum"
+      dimensions  = { FunctionName = aws_lambda_function.function[fn].function_name }, threshold = 0, periods = 1
+    } },
+    { for fn in keys(local.functions) : "${fn}-throttles" => {
+      description = "Lambda throttled the ${fn} function (its concurrency is exhausted)."
+      namespace   = "AWS/Lambda", metric = "Throttles", statistic = "Sum"
+      dimensions  = { FunctionName = aws_lambda_function.function[fn].function_name }, threshold = 0, periods = 1
+    } },
+  )
 }
 
-# Records the read model never got: every message is a coupon a customer
-# cannot see in their list.
-resource "aws_cloudwatch_metric_alarm" "projector_failures" {
-  alarm_name          = "${var.name_prefix}-projector-failures"
-  alarm_description   = "Stream records the projector gave up on wait in the on-failure queue."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.projector_failures.name }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-}
-
-# The read model falls behind the sale.
-resource "aws_cloudwatch_metric_alarm" "stream_iterator_age" {
-  alarm_name          = "${var.name_prefix}-stream-iterator-age"
-  alarm_description   = "The projector reads the sale table's stream this far behind."
-  namespace           = "AWS/Lambda"
-  metric_name         = "IteratorAge"
-  dimensions          = { FunctionName = aws_lambda_function.function["projector"].function_name }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 3
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.iterator_age_threshold_ms
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "function_errors" {
-  for_each            = local.functions
-  alarm_name          = "${var.name_prefix}-${each.key}-errors"
-  alarm_description   = "The ${each.key} function failed invocations."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.function[each.key].function_name }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "function_throttles" {
-  for_each            = local.functions
-  alarm_name          = "${var.name_prefix}-${each.key}-throttles"
-  alarm_description   = "Lambda throttled the ${each.key} function (its concurrency is exhausted)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = { FunctionName = aws_lambda_function.function[each.key].function_name }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "api_5xx" {
-  alarm_name          = "${var.name_prefix}-api-5xx"
-  alarm_description   = "The API answered 5xx (try-again when the store is slow or throttled, or a bug)."
-  namespace           = "AWS/ApiGateway"
-  metric_name         = "5xx"
-  dimensions          = { ApiId = aws_apigatewayv2_api.http.id }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.api_5xx_threshold
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-}
-
-# DynamoDB pushing back on the sale table: grants answer try-again.
-resource "aws_cloudwatch_metric_alarm" "dynamodb" {
-  for_each = {
-    "write-throttles" = { metric = "WriteThrottleEvents", dimensions = { TableName = aws_dynamodb_table.sale.name } }
-    "read-throttles"  = { metric = "ReadThrottleEvents", dimensions = { TableName = aws_dynamodb_table.sale.name } }
-    "system-errors"   = { metric = "SystemErrors", dimensions = { TableName = aws_dynamodb_table.sale.name, Operation = "TransactWriteItems" } }
-  }
-  alarm_name          = "${var.name_prefix}-sale-${each.key}"
-  alarm_description   = "DynamoDB ${each.value.metric} on the sale table."
-  namespace           = "AWS/DynamoDB"
+resource "aws_cloudwatch_metric_alarm" "alarm" {
+  for_each            = local.alarms
+  alarm_name          = "${var.name_prefix}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
   metric_name         = each.value.metric
   dimensions          = each.value.dimensions
-  statistic           = "Sum"
+  statistic           = each.value.statistic
   period              = 60
-  evaluation_periods  = 1
+  evaluation_periods  = each.value.periods
   comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
+  threshold           = each.value.threshold
   treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
+  alarm_actions       = [aws_sns_topic.alarms.arn]
 }
 
 resource "aws_cloudwatch_dashboard" "sale" {
