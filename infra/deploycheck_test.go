@@ -336,18 +336,17 @@ func (d deployed) checkAlarms(t *testing.T, where string, tables map[store.Table
 	if !full {
 		return // moto keeps no alarms of a stack: checked in its template
 	}
-	fnName := func(fn string) string { return arns[fn][strings.LastIndex(arns[fn], ":")+1:] }
 	sale := tables[store.SaleTable][strings.LastIndex(tables[store.SaleTable], "/")+1:]
 	type watch struct{ namespace, metric, dimension, value string }
 	want := []watch{
 		{"AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue},
-		{"AWS/Lambda", "IteratorAge", "FunctionName", fnName("projector")},
+		{"AWS/Lambda", "IteratorAge", "FunctionName", nameOf(arns, "projector")},
 		{"AWS/DynamoDB", "WriteThrottleEvents", "TableName", sale},
 		{"AWS/DynamoDB", "ReadThrottleEvents", "TableName", sale},
 		{"AWS/DynamoDB", "SystemErrors", "TableName", sale},
 	}
 	for fn := range functions {
-		want = append(want, watch{"AWS/Lambda", "Errors", "FunctionName", fnName(fn)}, watch{"AWS/Lambda", "Throttles", "FunctionName", fnName(fn)})
+		want = append(want, watch{"AWS/Lambda", "Errors", "FunctionName", nameOf(arns, fn)}, watch{"AWS/Lambda", "Throttles", "FunctionName", nameOf(arns, fn)})
 	}
 	want = append(want, watch{"AWS/ApiGateway", "5xx", "ApiId", ""})
 	for _, w := range want {
@@ -366,18 +365,22 @@ func (d deployed) checkAlarms(t *testing.T, where string, tables map[store.Table
 	}
 }
 
+// nameOf is a function's name, from its ARN.
+func nameOf(arns map[string]string, fn string) string {
+	return arns[fn][strings.LastIndex(arns[fn], ":")+1:]
+}
+
 // checkDashboard: one alarms topic, and one dashboard of the sale.
 func (d deployed) checkDashboard(t *testing.T, where string, arns map[string]string) {
 	t.Helper()
 	if len(d.Topics) != 1 {
 		t.Fatalf("%s: got topics %v, want one for the alarms", where, d.Topics)
 	}
-	fnName := func(fn string) string { return arns[fn][strings.LastIndex(arns[fn], ":")+1:] }
 	if len(d.Dashboards) != 1 {
 		t.Fatalf("%s: got dashboards %v, want one", where, len(d.Dashboards))
 	}
 	for name, body := range d.Dashboards {
-		for _, metric := range []string{`"SecKill", "Answers"`, `"SecKill", "Latency"`, `"SecKill", "ProjectionLag"`, fnName("projector")} {
+		for _, metric := range []string{`"SecKill", "Answers"`, `"SecKill", "Latency"`, `"SecKill", "ProjectionLag"`, nameOf(arns, "projector")} {
 			if !strings.Contains(body, metric) {
 				t.Errorf("%s: dashboard %s does not show %s", where, name, metric)
 			}
