@@ -34,7 +34,7 @@ locals {
     }
     grab = {
       description = "Grabs a coupon, first come first served."
-      environment = merge(local.http, { SECKILL_PROMOTION_TTL = "2s", SECKILL_GRAB_MAX_ATTEMPTS = "8" })
+      environment = merge(local.http, { SECKILL_PROMOTION_TTL = "2s", SECKILL_GRAB_MAX_ATTEMPTS = "8", SECKILL_GRAB_IN_FLIGHT = "4", SECKILL_GRAB_MAX_HOLDERS = "200000" })
       # Bounds the write rate a stampede can push at the table.
       reserved = var.grab_reserved_concurrency
     }
@@ -71,11 +71,16 @@ resource "aws_dynamodb_table" "sale" {
   name             = "${var.name_prefix}-sale"
   billing_mode     = "PAY_PER_REQUEST"
   hash_key         = "pk"
+  range_key        = "sk"
   stream_enabled   = true
   stream_view_type = "NEW_AND_OLD_IMAGES"
 
   attribute {
     name = "pk"
+    type = "S"
+  }
+  attribute {
+    name = "sk"
     type = "S"
   }
   attribute {
@@ -235,7 +240,7 @@ data "aws_iam_policy_document" "admin" {
 
 data "aws_iam_policy_document" "grab" {
   statement {
-    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.sale.arn]
   }
 }

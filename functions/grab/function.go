@@ -30,5 +30,5 @@ func FromEnv(ctx context.Context) (http.Handler, error) {
 
 // FromConfig builds the grab handler over s with cfg's tuning.
 func FromConfig(s *store.Store, cfg config.Grab) *Handler {
-	return New(NewService(s, time.Now, cfg.PromotionTTL, cfg.MaxAttempts))
+	return New(NewService(s, time.Now, cfg.PromotionTTL, cfg.MaxAttempts).Tune(cfg.InFlight, cfg.MaxHolders))
 }

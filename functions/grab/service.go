@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -19,17 +18,21 @@ import (
 	"github.com/seckill/seckill/shared/store"
 )
 
-// Service grants coupons. It remembers, per instance, which promotions and
-// shards it has seen empty: a started promotion never changes and its stock
-// only falls, so that knowledge stays true and most rejections of a stampede
-// cost no write at all.
+// Service grants coupons. It remembers, per instance, what it has learned
+// of each promotion's stock: a started promotion never changes and its stock
+// only falls, so an upper bound of what a shard has left stays an upper
+// bound, a shard seen empty stays empty, and once every shard is empty the
+// holders are final and every later answer comes from memory.
 type Service struct {
 	store       *store.Store
 	now         func() time.Time
 	ttl         time.Duration
 	maxAttempts int
+	maxHolders  int
+	batch       *batcher
 
-	loads singleflight.Group
+	loads   singleflight.Group
+	holding singleflight.Group
 	// What the instance knows of promotions, bounded in count whatever ids
 	// clients send: found ones and ids that name none are kept apart, so a
 	// flood of made-up ids cannot push out the promotions on sale. Time is
@@ -44,43 +47,69 @@ type Service struct {
 // ids remembered to name no promotion.
 const MaxCached = 4096
 
+// Defaults of what Tune sets.
+const (
+	// DefaultInFlight grant transactions per instance: enough to keep
+	// several shards busy, few enough that arrivals queue and go together.
+	DefaultInFlight = 4
+	// DefaultMaxHolders bounds the holders one promotion keeps in memory
+	// (about 150 bytes each): past it, every sold-out answer costs one read.
+	DefaultMaxHolders = 200_000
+)
+
 // entry is an instance's view of one promotion.
 type entry struct {
 	promo    sale.Promotion
 	err      error // sale.ErrPromotionNotFound, remembered for ttl
 	loadedAt time.Time
-
-	mu      sync.Mutex
-	empty   []bool // shards seen empty, for promo.Version
-	soldOut bool
-	// holders are customers this instance has seen hold a coupon. A coupon
-	// is never taken back, so a customer asking again is answered from
-	// here, without a transaction that would fail on the coupon anyway.
-	// Reloads of the same version share the set.
+	// Reloads that find the same version share these.
+	stock   *stock
 	holders *holders
 }
 
-// holders maps customers to the coupon they hold, up to maxHolders.
-type holders struct {
+// stock is what the instance knows of one promotion version's shards.
+type stock struct {
 	mu sync.Mutex
-	m  map[sale.CustomerID]sale.Coupon
+	// left bounds from above what each shard has: the share it started
+	// with or a consistent read, minus this instance's grants, lowered to
+	// what a failed condition showed. Zero means empty for good.
+	left  []int
+	busy  []bool // in a transaction of this instance right now
+	avoid int    // shard of the last conflict, or -1
 }
 
-// maxHolders bounds the memory one promotion's holders take (about 100
-// bytes each); past it, repeat asks cost a transaction again.
-const maxHolders = 200_000
-
-func (h *holders) get(customer sale.CustomerID) (sale.Coupon, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	c, ok := h.m[customer]
-	return c, ok
+func (st *stock) soldOut() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, l := range st.left {
+		if l > 0 {
+			return false
+		}
+	}
+	return true
 }
 
-func (h *holders) add(customer sale.CustomerID, c sale.Coupon) {
+// holders maps customers to the coupon they hold. Until complete it holds
+// those this instance has seen, a cache of repeat asks; once complete it is
+// every holder of a sold-out promotion and answers everyone.
+type holders struct {
+	mu       sync.Mutex
+	m        map[sale.CustomerID]sale.Coupon
+	complete bool
+	tried    time.Time // last enumeration that did not complete
+}
+
+func (h *holders) get(customer sale.CustomerID) (c sale.Coupon, ok, complete bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.m) < maxHolders {
+	c, ok = h.m[customer]
+	return c, ok, h.complete
+}
+
+func (h *holders) add(customer sale.CustomerID, c sale.Coupon, limit int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.m) < limit {
 		h.m[customer] = c
 	}
 }
@@ -90,7 +119,23 @@ func (h *holders) add(customer sale.CustomerID, c sale.Coupon) {
 func NewService(s *store.Store, now func() time.Time, ttl time.Duration, maxAttempts int) *Service {
 	found, _ := lru.New[string, *entry](MaxCached) // only a size < 1 fails
 	missing, _ := lru.New[string, *entry](MaxCached)
-	return &Service{store: s, now: now, ttl: ttl, maxAttempts: max(1, maxAttempts), found: found, missing: missing}
+	svc := &Service{store: s, now: now, ttl: ttl, maxAttempts: max(1, maxAttempts), found: found, missing: missing}
+	return svc.Tune(DefaultInFlight, DefaultMaxHolders)
+}
+
+// Tune sets how many grant transactions the instance keeps in flight and
+// how many holders of a sold-out promotion it keeps in memory; zero keeps
+// the default.
+func (s *Service) Tune(inFlight, maxHolders int) *Service {
+	if inFlight <= 0 {
+		inFlight = DefaultInFlight
+	}
+	if maxHolders <= 0 {
+		maxHolders = DefaultMaxHolders
+	}
+	s.maxHolders = maxHolders
+	s.batch = &batcher{svc: s, max: inFlight}
+	return s
 }
 
 // Grab grants customer a coupon of promotion id, or says why not.
@@ -102,77 +147,75 @@ func (s *Service) Grab(ctx context.Context, id string, customer sale.CustomerID)
 	if err := e.promo.CheckWindow(s.now()); err != nil {
 		return sale.Coupon{}, err
 	}
-	if c, ok := e.holders.get(customer); ok {
+	if c, ok, _ := e.holders.get(customer); ok {
 		return sale.Coupon{}, &sale.AlreadyGrabbedError{Coupon: c}
 	}
 	c, err := s.grab(ctx, id, e, customer)
 	var held *sale.AlreadyGrabbedError
 	switch {
 	case err == nil:
-		e.holders.add(customer, c)
+		e.holders.add(customer, c, s.maxHolders)
 	case errors.As(err, &held):
-		e.holders.add(customer, held.Coupon)
+		e.holders.add(customer, held.Coupon, s.maxHolders)
 	}
 	return c, err
 }
 
 // grab makes the attempts of one grant, starting from the instance's view e
-// of promotion id.
+// of promotion id. Each attempt joins the instance's next batch.
 func (s *Service) grab(ctx context.Context, id string, e *entry, customer sale.CustomerID) (sale.Coupon, error) {
 	var (
-		last      error
-		lastShard = -1
+		last error
 		// ambiguous holds the ids of coupons whose attempt may have been
 		// applied (timeout, dropped connection): finding one of them held
 		// later means this very request won.
 		ambiguous []string
 	)
-	for attempt := 0; attempt < s.maxAttempts; attempt++ {
-		now := s.now()
-		if err := e.promo.CheckWindow(now); err != nil {
+	// Turns that only re-pack (a batch cancelled by another member, a
+	// shard that had less than hoped) are not attempts, but are bounded.
+	for attempt, turn := 0, 0; attempt < s.maxAttempts && turn < 4*s.maxAttempts+16; turn++ {
+		if err := e.promo.CheckWindow(s.now()); err != nil {
 			return sale.Coupon{}, err
 		}
 		var held *sale.AlreadyGrabbedError
-		shard, ok := e.pick(lastShard)
-		lastShard = shard
-		if !ok {
-			err := s.soldOut(ctx, e.promo, customer)
+		if e.stock.soldOut() {
+			err := s.soldOut(ctx, e, customer)
 			if errors.As(err, &held) && slices.Contains(ambiguous, held.Coupon.ID) {
 				return held.Coupon, nil
 			}
 			return sale.Coupon{}, err
 		}
-		c := sale.Coupon{
-			ID: ulid.Make().String(), PromotionID: id, CustomerID: string(customer),
-			Discount: e.promo.Discount, GrabbedAt: now.Truncate(time.Millisecond).UTC(),
-		}
-		err := s.store.Grab(ctx, e.promo, shard, c, now)
+		p := &pending{ctx: ctx, e: e, customer: customer, coupon: sale.Coupon{
+			ID: ulid.Make().String(), PromotionID: id, CustomerID: string(customer), Discount: e.promo.Discount,
+		}, done: make(chan error, 1)}
+		err := s.batch.do(p)
 		switch {
 		case err == nil:
-			return c, nil
-		case errors.As(err, &held) && (held.Coupon.ID == c.ID || slices.Contains(ambiguous, held.Coupon.ID)):
+			return p.coupon, nil
+		case errors.As(err, &held) && (held.Coupon.ID == p.coupon.ID || slices.Contains(ambiguous, held.Coupon.ID)):
 			// This request's own coupon: an earlier try of this attempt (the
 			// SDK's, after a dropped answer) or of an ambiguous one landed.
 			return held.Coupon, nil
-		case errors.Is(err, store.ErrShardEmpty):
-			e.markEmpty(shard)
-			continue // another shard may have stock; no wait needed
+		case errors.Is(err, errRepack):
+			continue
 		case errors.Is(err, store.ErrStale):
+			attempt++
 			if e, err = s.entry(ctx, id, true); err != nil {
 				return sale.Coupon{}, err
 			}
-		case errors.Is(err, store.ErrConflict), errors.Is(err, sale.ErrUnavailable):
-			// Another transaction held the shard, or the store pushed back:
-			// wait a jittered moment and try another shard. If the attempt
-			// was in fact applied, the coupon put of the next one fails and
-			// the customer gets the coupon already held: nothing doubles.
+		case errors.Is(err, store.ErrConflict), errors.Is(err, sale.ErrUnavailable) && ctx.Err() == nil:
+			// Another transaction held an item, or the store pushed back:
+			// wait a jittered moment and try again. If the attempt was in
+			// fact applied, the coupon put of the next one fails and the
+			// customer gets the coupon already held: nothing doubles.
 			last = err
 			if errors.Is(err, sale.ErrUnavailable) {
-				ambiguous = append(ambiguous, c.ID)
+				ambiguous = append(ambiguous, p.coupon.ID)
 			}
 			if werr := store.Pause(ctx, attempt); werr != nil {
 				return sale.Coupon{}, fmt.Errorf("grab: %w: %w", sale.ErrUnavailable, werr)
 			}
+			attempt++
 		default:
 			return sale.Coupon{}, err
 		}
@@ -187,17 +230,56 @@ func (s *Service) grab(ctx context.Context, id string, e *entry, customer sale.C
 }
 
 // soldOut answers a grab of a promotion with nothing left: a customer who
-// holds a coupon hears about it, everyone else that it is sold out. This is
-// a read of the customer's own item, never a write on a hot shard.
-func (s *Service) soldOut(ctx context.Context, p sale.Promotion, customer sale.CustomerID) error {
-	held, ok, err := s.store.Coupon(ctx, p.ID, customer)
+// holds a coupon hears about it, everyone else that it is sold out. Once the
+// holders are loaded that costs nothing; until then it is a read of the
+// customer's own item, never a write on a hot shard.
+func (s *Service) soldOut(ctx context.Context, e *entry, customer sale.CustomerID) error {
+	c, ok, complete := e.holders.get(customer)
+	switch {
+	case ok:
+		return &sale.AlreadyGrabbedError{Coupon: c}
+	case complete:
+		return fmt.Errorf("promotion %s: %w", e.promo.ID, sale.ErrSoldOut)
+	}
+	s.loadHolders(ctx, e)
+	held, ok, err := s.store.Coupon(ctx, e.promo.ID, customer)
 	switch {
 	case err != nil:
 		return err
 	case ok:
 		return &sale.AlreadyGrabbedError{Coupon: held}
 	}
-	return fmt.Errorf("promotion %s: %w", p.ID, sale.ErrSoldOut)
+	return fmt.Errorf("promotion %s: %w", e.promo.ID, sale.ErrSoldOut)
+}
+
+// holderRetry spaces enumerations that came back incomplete.
+const holderRetry = 200 * time.Millisecond
+
+// loadHolders starts, in the background and once per promotion, the
+// enumeration of a sold-out promotion's holders. The set is exact: with
+// every shard empty no grant can happen any more, and every grant wrote its
+// coupon in the transaction that took its stock. It is accepted only when it
+// counts exactly totalCoupons holders (all stock granted), so a coupon whose
+// write a read did not yet see cannot be missed.
+func (s *Service) loadHolders(ctx context.Context, e *entry) {
+	h, p := e.holders, e.promo
+	h.mu.Lock()
+	skip := h.complete || p.TotalCoupons > s.maxHolders || s.now().Sub(h.tried) < holderRetry
+	h.mu.Unlock()
+	if skip {
+		return
+	}
+	s.holding.DoChan(p.ID, func() (any, error) {
+		all, err := s.store.Holders(context.WithoutCancel(ctx), p.ID, s.maxHolders)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if err != nil || len(all) != p.TotalCoupons {
+			h.tried = s.now()
+			return nil, err
+		}
+		h.m, h.complete = all, true
+		return nil, nil
+	})
 }
 
 // entry returns the instance's view of promotion id: loaded when absent or
@@ -206,7 +288,7 @@ func (s *Service) soldOut(ctx context.Context, p sale.Promotion, customer sale.C
 // every grant checks the version on the shard it writes, so a stale view is
 // safe, and an instance keeps answering from memory while the store hangs
 // instead of queueing every request behind one slow read. Concurrent loads
-// of one id share one read. What the instance knew of empty shards and
+// of one id share one read. What the instance knew of the stock and the
 // holders survives a reload that finds the same version.
 func (s *Service) entry(ctx context.Context, id string, fresh bool) (*entry, error) {
 	e, ok := s.found.Get(id)
@@ -214,7 +296,9 @@ func (s *Service) entry(ctx context.Context, id string, fresh bool) (*entry, err
 		e, ok = s.missing.Get(id)
 	}
 	if ok && !fresh {
-		if s.now().Sub(e.loadedAt) >= s.ttl {
+		// A sold-out promotion is final (it has granted, so it can no
+		// longer change): no refresh, so its answers cost no call at all.
+		if s.now().Sub(e.loadedAt) >= s.ttl && (e.err != nil || !e.stock.soldOut()) {
 			if e.err != nil {
 				return s.load(ctx, id)
 			}
@@ -248,72 +332,41 @@ func (s *Service) read(ctx context.Context, id string) (any, error) {
 		return nil, err // not remembered: the store may answer next time
 	}
 	next := &entry{promo: p, err: err, loadedAt: s.now()}
-	// One writer at a time, so that a reload carries over what the entry
-	// it replaces knew.
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		s.found.Remove(id)
 		s.missing.Add(id, next)
 		return next, nil
 	}
-	if old, ok := s.found.Peek(id); ok && old.promo.Version == p.Version {
-		old.mu.Lock()
-		next.empty, next.soldOut, next.holders = slices.Clone(old.empty), old.soldOut, old.holders
-		old.mu.Unlock()
-	}
-	if next.empty == nil {
-		next.empty = make([]bool, p.Shards)
-	}
-	if next.holders == nil {
+	s.mu.Lock()
+	old, ok := s.found.Peek(id)
+	s.mu.Unlock()
+	if ok && old.promo.Version == p.Version {
+		next.stock, next.holders = old.stock, old.holders
+	} else {
+		left := sale.SplitStock(p.TotalCoupons, p.Shards)
+		// An instance that meets a promotion already on sale learns its
+		// stock from one consistent read instead of from failed writes;
+		// after a sell-out that is all it takes to answer from memory.
+		if p.Started(s.now()) {
+			if read, ok, err := s.store.ShardsLeft(ctx, p); err == nil && ok {
+				left = read
+			}
+		}
+		next.stock = &stock{left: left, busy: make([]bool, p.Shards), avoid: -1}
 		next.holders = &holders{m: map[sale.CustomerID]sale.Coupon{}}
+	}
+	// One writer at a time, so that a reload carries over what the entry
+	// it replaces knew.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.found.Peek(id); ok && cur.promo.Version == p.Version && cur.stock != next.stock {
+		next.stock, next.holders = cur.stock, cur.holders // a concurrent read won
 	}
 	s.missing.Remove(id)
 	s.found.Add(id, next)
 	return next, nil
-}
-
-// pick chooses a shard at random among those not known to be empty, so
-// that concurrent grabs spread over the shards' partitions. It avoids the
-// shard just tried when another is left: after a conflict, that shard is
-// the one most likely busy.
-func (e *entry) pick(avoid int) (int, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.soldOut {
-		return 0, false
-	}
-	n := 0
-	for _, empty := range e.empty {
-		if !empty {
-			n++
-		}
-	}
-	if n == 0 {
-		e.soldOut = true
-		return 0, false
-	}
-	if avoid >= 0 && avoid < len(e.empty) && !e.empty[avoid] && n > 1 {
-		n--
-	} else {
-		avoid = -1
-	}
-	k := rand.IntN(n)
-	for i, empty := range e.empty {
-		if !empty && i != avoid {
-			if k == 0 {
-				return i, true
-			}
-			k--
-		}
-	}
-	panic("unreachable")
-}
-
-func (e *entry) markEmpty(shard int) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.empty[shard] = true
 }
 
 // Cached tells how many promotions, and apart how many ids that name none,

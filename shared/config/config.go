@@ -81,6 +81,13 @@ type Grab struct {
 	// MaxAttempts bounds the transactions one grab may try across shards
 	// before answering try-again.
 	MaxAttempts int `envconfig:"GRAB_MAX_ATTEMPTS" default:"8"`
+	// InFlight bounds the grant transactions one instance has in flight;
+	// grants arriving meanwhile queue and go together in the next one.
+	InFlight int `envconfig:"GRAB_IN_FLIGHT" default:"4"`
+	// MaxHolders bounds the holders of one sold-out promotion an instance
+	// keeps in memory to answer from; a larger promotion costs one read per
+	// sold-out answer instead.
+	MaxHolders int `envconfig:"GRAB_MAX_HOLDERS" default:"200000"`
 }
 
 // Coupons configures the coupons function.

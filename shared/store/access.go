@@ -23,7 +23,7 @@ var Access = map[string]map[Table][]string{
 		SaleIndex: {"dynamodb:Query"},
 	},
 	"grab": {
-		SaleTable: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+		SaleTable: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	},
 	"coupons": {
 		SaleTable:    {"dynamodb:BatchGetItem"},

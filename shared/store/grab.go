@@ -5,104 +5,230 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/seckill/seckill/shared/sale"
 )
 
-// The shard condition proves, on the item the grant writes anyway, that there
-// is stock, that the caller's copy of the promotion is current, and that now
-// lies in the window. Invariants 1 and 4 rest on it, not on any read.
-const shardCondition = "#left > :zero AND version = :v AND publishAt <= :now AND finishAt > :now"
+// The shard condition proves, on the item the grant writes anyway, that
+// there is stock for every coupon the transaction puts, that the caller's
+// copy of the promotion is current, and that now lies in the window.
+// Invariants 1 and 4 rest on it, not on any read.
+const shardCondition = "#left >= :k AND version = :v AND publishAt <= :now AND finishAt > :now"
 
-// GrabInput builds the transaction of one grant: decrement one inventory
-// shard and put the coupon, atomically. It is exported so that the benchmark
-// can issue exactly this write pattern straight to DynamoDB.
-func (s *Store) GrabInput(p sale.Promotion, shard int, c sale.Coupon, now time.Time) *dynamodb.TransactWriteItemsInput {
-	return &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: &types.Update{
+// Grant is one coupon to grant from one inventory shard.
+type Grant struct {
+	Promotion sale.Promotion
+	Shard     int
+	Coupon    sale.Coupon
+}
+
+// ShardRef names one inventory shard.
+type ShardRef struct {
+	PromotionID string
+	Shard       int
+}
+
+// ShardState is what a cancelled transaction showed of a shard whose
+// condition failed: Stale when the caller's promotion is not the stored one
+// (or the window is shut), else the stock it had left.
+type ShardState struct {
+	Left  int
+	Stale bool
+}
+
+// BatchError says why DynamoDB cancelled a batch of grants. Nothing of the
+// batch was applied. Held names, by index into the batch, the grants whose
+// customer already holds a coupon, with that coupon; Shards the shards that
+// lacked stock or were stale. A grant named in neither was cancelled only
+// because of the others, and can go again as it is.
+type BatchError struct {
+	Held     map[int]sale.Coupon
+	Shards   map[ShardRef]ShardState
+	Conflict bool // another transaction held an item: try again shortly
+}
+
+func (e *BatchError) Error() string {
+	return fmt.Sprintf("grant batch cancelled: %d held, %d shards short or stale, conflict %v", len(e.Held), len(e.Shards), e.Conflict)
+}
+
+// BatchInput builds the one transaction of a batch of grants: per shard
+// touched one decrement by the number of its grants, then every coupon put,
+// each only if the customer holds none. index maps each of the
+// transaction's items to its grant (coupon puts) or to -1-i for the i-th
+// shard of refs. A customer appears at most once per promotion in a batch:
+// two puts of one item would make DynamoDB refuse the whole transaction.
+// It is exported so that the benchmark can issue exactly this write pattern
+// straight to DynamoDB.
+func (s *Store) BatchInput(grants []Grant, now time.Time) (in *dynamodb.TransactWriteItemsInput, refs []ShardRef, index []int) {
+	counts := map[ShardRef]int{}
+	promos := map[ShardRef]sale.Promotion{}
+	for _, g := range grants {
+		ref := ShardRef{g.Promotion.ID, g.Shard}
+		if counts[ref] == 0 {
+			refs = append(refs, ref)
+			promos[ref] = g.Promotion
+		}
+		counts[ref]++
+	}
+	items := make([]types.TransactWriteItem, 0, len(refs)+len(grants))
+	index = make([]int, 0, len(refs)+len(grants))
+	at := strconv.FormatInt(millis(now), 10)
+	for i, ref := range refs {
+		p, k := promos[ref], strconv.Itoa(counts[ref])
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:                aws.String(s.tables.Sale),
-			Key:                      keyOf(shardKey(p.ID, shard)),
-			UpdateExpression:         aws.String("SET #left = #left - :one, granted = granted + :one"),
+			Key:                      keyOf(shardKey(ref.PromotionID, ref.Shard), shardSK),
+			UpdateExpression:         aws.String("SET #left = #left - :k, granted = granted + :k"),
 			ConditionExpression:      aws.String(shardCondition),
 			ExpressionAttributeNames: map[string]string{"#left": "left"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":one":  &types.AttributeValueMemberN{Value: "1"},
-				":zero": &types.AttributeValueMemberN{Value: "0"},
-				":v":    &types.AttributeValueMemberN{Value: strconv.Itoa(p.Version)},
-				":now":  &types.AttributeValueMemberN{Value: strconv.FormatInt(millis(now), 10)},
+				":k":   &types.AttributeValueMemberN{Value: k},
+				":v":   &types.AttributeValueMemberN{Value: strconv.Itoa(p.Version)},
+				":now": &types.AttributeValueMemberN{Value: at},
 			},
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}},
-		{Put: &types.Put{
+		}})
+		index = append(index, -1-i)
+	}
+	for i, g := range grants {
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
 			TableName:                           aws.String(s.tables.Sale),
-			Item:                                mustMarshal(toCouponItem(c, shard)),
+			Item:                                mustMarshal(toCouponItem(g.Coupon, g.Shard)),
 			ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}},
-	}}
+		}})
+		index = append(index, i)
+	}
+	return &dynamodb.TransactWriteItemsInput{TransactItems: items}, refs, index
 }
 
-// Grab makes one attempt to grant coupon c from the given shard of p at now.
-// Besides nil it returns a *sale.AlreadyGrabbedError carrying the coupon held,
-// ErrShardEmpty, ErrStale, ErrConflict, or an error wrapping
-// sale.ErrUnavailable. The SDK retries a transaction with the same client
-// token, so its own retries never apply it twice.
-func (s *Store) Grab(ctx context.Context, p sale.Promotion, shard int, c sale.Coupon, now time.Time) error {
+// MaxBatchItems is DynamoDB's limit of items in one transaction.
+const MaxBatchItems = 100
+
+// GrabBatch grants every coupon of grants in one transaction, or none.
+// Besides nil it returns a *BatchError, or an error wrapping
+// sale.ErrUnavailable (possibly with sale.ErrThrottled) when the outcome
+// may be unknown: the transaction may have been applied. The SDK retries a
+// transaction with the same client token, so its own retries never apply
+// it twice.
+func (s *Store) GrabBatch(ctx context.Context, grants []Grant, now time.Time) error {
+	// DynamoDB refuses a transaction touching one item twice (DynamoDB
+	// Local instead reports one put as failing on the other): a caller's bug
+	// either way, refused here the same on both.
+	seen := make(map[string]bool, len(grants))
+	for _, g := range grants {
+		k := g.Promotion.ID + "#" + g.Coupon.CustomerID
+		if seen[k] {
+			return fmt.Errorf("grab batch: customer %q twice for promotion %s", g.Coupon.CustomerID, g.Promotion.ID)
+		}
+		seen[k] = true
+	}
+	in, refs, index := s.BatchInput(grants, now)
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
-	_, err := s.db.TransactWriteItems(ctx, s.GrabInput(p, shard, c, now))
+	_, err := s.db.TransactWriteItems(ctx, in)
 	if err == nil {
 		return nil
 	}
 	var canceled *types.TransactionCanceledException
-	if !errors.As(err, &canceled) || len(canceled.CancellationReasons) != 2 {
+	if !errors.As(err, &canceled) || len(canceled.CancellationReasons) != len(index) {
 		return classify("grab", err)
 	}
-	shardReason, couponReason := canceled.CancellationReasons[0], canceled.CancellationReasons[1]
-	// A held coupon answers the customer whatever the shard says.
-	if aws.ToString(couponReason.Code) == "ConditionalCheckFailed" {
-		held, err := decodeCoupon(couponReason.Item)
-		if err != nil {
-			return err
-		}
-		return &sale.AlreadyGrabbedError{Coupon: held}
-	}
-	switch aws.ToString(shardReason.Code) {
-	case "ConditionalCheckFailed":
-		var sh shardItem
-		if shardReason.Item == nil {
-			return ErrStale
-		}
-		if err := attributevalue.UnmarshalMap(shardReason.Item, &sh); err != nil {
-			return fmt.Errorf("decode shard: %w", err)
-		}
-		if sh.Version != p.Version || sh.PublishAt != millis(p.PublishAt) || sh.FinishAt != millis(p.FinishAt) {
-			return ErrStale
-		}
-		if sh.Left <= 0 {
-			return ErrShardEmpty
-		}
-		// Same version, stock left: only the window can have failed, which
-		// the caller checked against the same promotion and clock.
-		return ErrStale
-	case "TransactionConflict":
-		return ErrConflict
-	}
-	for _, r := range canceled.CancellationReasons {
-		switch aws.ToString(r.Code) {
+	out := &BatchError{Held: map[int]sale.Coupon{}, Shards: map[ShardRef]ShardState{}}
+	for i, r := range canceled.CancellationReasons {
+		switch code := aws.ToString(r.Code); code {
+		case "None", "":
+		case "ConditionalCheckFailed":
+			if index[i] >= 0 {
+				held, err := decodeCoupon(r.Item)
+				if err != nil {
+					return err
+				}
+				out.Held[index[i]] = held
+				continue
+			}
+			ref := refs[-1-index[i]]
+			state, err := shardState(r.Item, grants, ref)
+			if err != nil {
+				return err
+			}
+			out.Shards[ref] = state
 		case "TransactionConflict":
-			return ErrConflict
+			out.Conflict = true
 		case "ThrottlingError", "ProvisionedThroughputExceeded":
 			return fmt.Errorf("grab: %w: %w: %w", sale.ErrThrottled, sale.ErrUnavailable, err)
+		default:
+			return fmt.Errorf("grab: %s: %w: %w", code, sale.ErrUnavailable, err)
 		}
 	}
-	return fmt.Errorf("grab: %w: %w", sale.ErrUnavailable, err)
+	return out
+}
+
+// shardState reads a shard's old image from a failed condition.
+func shardState(item map[string]types.AttributeValue, grants []Grant, ref ShardRef) (ShardState, error) {
+	if item == nil {
+		return ShardState{Stale: true}, nil // deleted: the promotion went
+	}
+	var sh shardItem
+	if err := attributevalue.UnmarshalMap(item, &sh); err != nil {
+		return ShardState{}, fmt.Errorf("decode shard: %w", err)
+	}
+	var p sale.Promotion
+	for _, g := range grants {
+		if g.Promotion.ID == ref.PromotionID {
+			p = g.Promotion
+			break
+		}
+	}
+	if sh.Version != p.Version || sh.PublishAt != millis(p.PublishAt) || sh.FinishAt != millis(p.FinishAt) {
+		return ShardState{Stale: true}, nil
+	}
+	// Same version: the stock was short, or else only the window can have
+	// failed, which the caller checked against the same promotion and clock.
+	k := 0
+	for _, g := range grants {
+		if g.Promotion.ID == ref.PromotionID && g.Shard == ref.Shard {
+			k++
+		}
+	}
+	if sh.Left < k {
+		return ShardState{Left: max(0, sh.Left)}, nil
+	}
+	return ShardState{Stale: true}, nil
+}
+
+// Grab makes one attempt to grant coupon c from the given shard of p at
+// now: a batch of one. Besides nil it returns a *sale.AlreadyGrabbedError
+// carrying the coupon held, ErrShardEmpty, ErrStale, ErrConflict, or an
+// error wrapping sale.ErrUnavailable.
+func (s *Store) Grab(ctx context.Context, p sale.Promotion, shard int, c sale.Coupon, now time.Time) error {
+	err := s.GrabBatch(ctx, []Grant{{Promotion: p, Shard: shard, Coupon: c}}, now)
+	var be *BatchError
+	if !errors.As(err, &be) {
+		return err
+	}
+	// A held coupon answers the customer whatever the shard says.
+	if held, ok := be.Held[0]; ok {
+		return &sale.AlreadyGrabbedError{Coupon: held}
+	}
+	for _, st := range be.Shards {
+		if st.Stale {
+			return ErrStale
+		}
+		return ErrShardEmpty
+	}
+	if be.Conflict {
+		return ErrConflict
+	}
+	return fmt.Errorf("grab: cancelled for no reason given: %w", sale.ErrUnavailable)
 }
 
 // Coupon reads the coupon customer holds of promotionID, consistently; ok
@@ -112,7 +238,7 @@ func (s *Store) Coupon(ctx context.Context, promotionID string, customer sale.Cu
 	defer cancel()
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.tables.Sale),
-		Key:            keyOf(couponKey(promotionID, customer)),
+		Key:            keyOf(couponPK(promotionID, customer), string(customer)),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -131,4 +257,92 @@ func decodeCoupon(item map[string]types.AttributeValue) (sale.Coupon, error) {
 		return sale.Coupon{}, fmt.Errorf("decode coupon: %w", err)
 	}
 	return it.Coupon()
+}
+
+// ShardsLeft reads what each inventory shard of p has left, consistently,
+// in one call for up to 100 shards. ok is false when a shard is missing or
+// of another version than p: the caller's promotion is stale.
+func (s *Store) ShardsLeft(ctx context.Context, p sale.Promotion) (left []int, ok bool, err error) {
+	keys := make([]map[string]types.AttributeValue, p.Shards)
+	for i := range keys {
+		keys[i] = keyOf(shardKey(p.ID, i), shardSK)
+	}
+	items, err := s.batchGetAll(ctx, keys)
+	if err != nil {
+		return nil, false, err
+	}
+	left = make([]int, p.Shards)
+	seen := 0
+	for _, item := range items {
+		var sh shardItem
+		if err := attributevalue.UnmarshalMap(item, &sh); err != nil {
+			return nil, false, fmt.Errorf("decode shard: %w", err)
+		}
+		if sh.Version != p.Version || sh.Shard < 0 || sh.Shard >= p.Shards {
+			return nil, false, nil
+		}
+		left[sh.Shard] = sh.Left
+		seen++
+	}
+	return left, seen == p.Shards, nil
+}
+
+// holderReaders bounds the bucket queries one enumeration runs at once.
+const holderReaders = 8
+
+// Holders enumerates the coupons of promotion id with strongly consistent
+// queries, one per bucket of its item collections. It stops early, with a
+// nil map, once more than limit coupons are found. Only once no grant can
+// happen any more (every shard empty) is the answer the complete and final
+// set of holders: every grant wrote its coupon in the transaction that
+// took its stock.
+func (s *Store) Holders(ctx context.Context, id string, limit int) (map[sale.CustomerID]sale.Coupon, error) {
+	var (
+		mu  sync.Mutex
+		out = map[sale.CustomerID]sale.Coupon{}
+	)
+	errTooMany := errors.New("too many holders")
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(holderReaders)
+	for b := range CouponBuckets {
+		g.Go(func() error {
+			in := &dynamodb.QueryInput{
+				TableName:                 aws.String(s.tables.Sale),
+				KeyConditionExpression:    aws.String("pk = :pk"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: couponBucketPK(id, b)}},
+				ConsistentRead:            aws.Bool(true),
+			}
+			for {
+				page, err := s.query(gctx, in)
+				if err != nil {
+					return fmt.Errorf("read holders: %w", err)
+				}
+				mu.Lock()
+				for _, item := range page.Items {
+					c, err := decodeCoupon(item)
+					if err != nil {
+						mu.Unlock()
+						return err
+					}
+					out[sale.CustomerID(c.CustomerID)] = c
+				}
+				n := len(out)
+				mu.Unlock()
+				if n > limit {
+					return errTooMany
+				}
+				if len(page.LastEvaluatedKey) == 0 {
+					return nil
+				}
+				in.ExclusiveStartKey = page.LastEvaluatedKey
+			}
+		})
+	}
+	switch err := g.Wait(); {
+	case errors.Is(err, errTooMany):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return out, nil
 }

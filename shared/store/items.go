@@ -20,15 +20,44 @@ const (
 // and catalogue reads touch it, never the grab path.
 const listPartition = "PROMOTIONS"
 
+// Promotions and shards are alone in their partitions; the sort key only
+// names their kind.
+const (
+	promotionSK = "P"
+	shardSK     = "S"
+)
+
 func promotionKey(id string) string { return "P#" + id }
 func shardKey(id string, n int) string {
 	return "S#" + id + "#" + strconv.Itoa(n)
 }
 
-// CouponKey gives every coupon its own partition, so the one-per-customer
-// check never lands on a hot key.
-func couponKey(promotionID string, customer sale.CustomerID) string {
-	return "C#" + promotionID + "#" + string(customer)
+// CouponBuckets is how many item collections hold one promotion's coupons.
+// A bucket is chosen by a hash of the customer id, so the one-per-customer
+// check stays a condition on one item (partition key and customer), the
+// grants of a sale spread over CouponBuckets partitions instead of landing
+// on one, and the holders of a promotion can be enumerated with strongly
+// consistent Queries, one per bucket, which a GSI could not give.
+const CouponBuckets = 32
+
+// couponPK is the partition of the coupon customer holds of promotionID;
+// the customer id is its sort key.
+func couponPK(promotionID string, customer sale.CustomerID) string {
+	return couponBucketPK(promotionID, bucketOf(customer))
+}
+
+func couponBucketPK(promotionID string, bucket int) string {
+	return fmt.Sprintf("C#%s#%02d", promotionID, bucket)
+}
+
+// bucketOf is FNV-1a, inlined to keep the hot path free of allocations.
+func bucketOf(customer sale.CustomerID) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(customer); i++ {
+		h ^= uint32(customer[i])
+		h *= 16777619
+	}
+	return int(h % CouponBuckets)
 }
 
 // Times are stored as Unix milliseconds so that conditions can compare them.
@@ -37,6 +66,7 @@ func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
 type promotionItem struct {
 	PK           string  `dynamodbav:"pk"`
+	SK           string  `dynamodbav:"sk"`
 	Kind         string  `dynamodbav:"kind"`
 	ListPK       string  `dynamodbav:"listPk"`
 	ID           string  `dynamodbav:"id"`
@@ -52,7 +82,7 @@ type promotionItem struct {
 
 func toPromotionItem(p sale.Promotion) promotionItem {
 	return promotionItem{
-		PK: promotionKey(p.ID), Kind: KindPromotion, ListPK: listPartition, ID: p.ID,
+		PK: promotionKey(p.ID), SK: promotionSK, Kind: KindPromotion, ListPK: listPartition, ID: p.ID,
 		Name: p.Name, Discount: p.Discount, TotalCoupons: p.TotalCoupons,
 		PublishAt: millis(p.PublishAt), FinishAt: millis(p.FinishAt), CreatedAt: millis(p.CreatedAt),
 		Version: p.Version, Shards: p.Shards,
@@ -76,6 +106,7 @@ func (it promotionItem) promotion() (sale.Promotion, error) {
 // the hot key.
 type shardItem struct {
 	PK          string `dynamodbav:"pk"`
+	SK          string `dynamodbav:"sk"`
 	Kind        string `dynamodbav:"kind"`
 	PromotionID string `dynamodbav:"promotionId"`
 	Shard       int    `dynamodbav:"shard"`
@@ -90,7 +121,7 @@ func shardItems(p sale.Promotion) []shardItem {
 	out := make([]shardItem, p.Shards)
 	for i, left := range sale.SplitStock(p.TotalCoupons, p.Shards) {
 		out[i] = shardItem{
-			PK: shardKey(p.ID, i), Kind: KindShard, PromotionID: p.ID, Shard: i, Left: left,
+			PK: shardKey(p.ID, i), SK: shardSK, Kind: KindShard, PromotionID: p.ID, Shard: i, Left: left,
 			Version: p.Version, PublishAt: millis(p.PublishAt), FinishAt: millis(p.FinishAt),
 		}
 	}
@@ -101,6 +132,7 @@ func shardItems(p sale.Promotion) []shardItem {
 // arrives on the stream.
 type CouponItem struct {
 	PK          string  `dynamodbav:"pk"`
+	SK          string  `dynamodbav:"sk"`
 	Kind        string  `dynamodbav:"kind"`
 	CouponID    string  `dynamodbav:"couponId"`
 	PromotionID string  `dynamodbav:"promotionId"`
@@ -112,7 +144,7 @@ type CouponItem struct {
 
 func toCouponItem(c sale.Coupon, shard int) CouponItem {
 	return CouponItem{
-		PK: couponKey(c.PromotionID, sale.CustomerID(c.CustomerID)), Kind: KindCoupon,
+		PK: couponPK(c.PromotionID, sale.CustomerID(c.CustomerID)), SK: c.CustomerID, Kind: KindCoupon,
 		CouponID: c.ID, PromotionID: c.PromotionID, CustomerID: c.CustomerID,
 		Discount: c.Discount, GrabbedAt: millis(c.GrabbedAt), Shard: shard,
 	}

@@ -97,6 +97,7 @@ func (s *Store) PromotionsPage(ctx context.Context, filter sale.Filter, now time
 			attrListPK: &types.AttributeValueMemberS{Value: listPartition},
 			attrID:     &types.AttributeValueMemberS{Value: id},
 			attrPK:     &types.AttributeValueMemberS{Value: promotionKey(id)},
+			attrSK:     &types.AttributeValueMemberS{Value: promotionSK},
 		}
 	})
 	if err != nil {

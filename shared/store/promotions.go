@@ -37,7 +37,7 @@ func (s *Store) Promotion(ctx context.Context, id string) (sale.Promotion, error
 	defer cancel()
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.tables.Sale),
-		Key:            keyOf(promotionKey(id)),
+		Key:            keyOf(promotionKey(id), promotionSK),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -184,7 +184,7 @@ func (s *Store) readShards(ctx context.Context, promos []sale.Promotion) (map[st
 	var keys []map[string]types.AttributeValue
 	for _, p := range promos {
 		for i := range p.Shards {
-			keys = append(keys, keyOf(shardKey(p.ID, i)))
+			keys = append(keys, keyOf(shardKey(p.ID, i), shardSK))
 		}
 	}
 	const batch = 100 // BatchGetItem's limit
@@ -254,8 +254,8 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 	return s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
 		RequestItems: map[string]types.KeysAndAttributes{s.tables.Sale: {
 			Keys: keys, ConsistentRead: aws.Bool(true),
-			ProjectionExpression:     aws.String("#p, #l, #g, #v"),
-			ExpressionAttributeNames: map[string]string{"#p": "promotionId", "#l": "left", "#g": "granted", "#v": "version"},
+			ProjectionExpression:     aws.String("#p, #s, #l, #g, #v"),
+			ExpressionAttributeNames: map[string]string{"#p": "promotionId", "#s": "shard", "#l": "left", "#g": "granted", "#v": "version"},
 		}},
 	})
 }
@@ -320,7 +320,7 @@ func (s *Store) DeletePromotion(ctx context.Context, id string, expect int, cloc
 		}
 		items := []types.TransactWriteItem{{Delete: &types.Delete{
 			TableName:                           aws.String(s.tables.Sale),
-			Key:                                 keyOf(promotionKey(id)),
+			Key:                                 keyOf(promotionKey(id), promotionSK),
 			ConditionExpression:                 aws.String(unstartedCondition),
 			ExpressionAttributeValues:           unstartedValues(old.Version, now),
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -476,7 +476,7 @@ func (s *Store) deleteShards(id string, from, to int) []types.TransactWriteItem 
 	for i := from; i < to; i++ {
 		out = append(out, types.TransactWriteItem{Delete: &types.Delete{
 			TableName:                           aws.String(s.tables.Sale),
-			Key:                                 keyOf(shardKey(id, i)),
+			Key:                                 keyOf(shardKey(id, i), shardSK),
 			ConditionExpression:                 aws.String(untouchedShard),
 			ExpressionAttributeValues:           zeroValues,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -493,8 +493,11 @@ func decodePromotion(item map[string]types.AttributeValue) (sale.Promotion, erro
 	return it.promotion()
 }
 
-func keyOf(pk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: pk}}
+func keyOf(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: pk},
+		attrSK: &types.AttributeValueMemberS{Value: sk},
+	}
 }
 
 // mustMarshal encodes one of the store's own item structs, which cannot fail

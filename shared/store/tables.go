@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,10 +50,16 @@ func Definitions(t Tables) []*dynamodb.CreateTableInput {
 			BillingMode: types.BillingModePayPerRequest,
 			AttributeDefinitions: []types.AttributeDefinition{
 				{AttributeName: aws.String(attrPK), AttributeType: str},
+				{AttributeName: aws.String(attrSK), AttributeType: str},
 				{AttributeName: aws.String(attrListPK), AttributeType: str},
 				{AttributeName: aws.String(attrID), AttributeType: str},
 			},
-			KeySchema: []types.KeySchemaElement{{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash}},
+			// The sort key lets one partition (a bucket of a promotion's
+			// coupons) hold many items; promotions and shards use a fixed one.
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(attrSK), KeyType: types.KeyTypeRange},
+			},
 			// A sparse index: only promotion items carry listPk, so listing
 			// promotions never reads coupons or shards.
 			GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
@@ -112,9 +119,27 @@ func CreateTables(ctx context.Context, db TableAdmin, t Tables) error {
 			o.MinDelay = 50 * time.Millisecond
 			o.MaxDelay = time.Second
 		})
-		if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: def.TableName}, 2*time.Minute); err != nil {
+		out, err := w.WaitForOutput(ctx, &dynamodb.DescribeTableInput{TableName: def.TableName}, 2*time.Minute)
+		if err != nil {
 			return fmt.Errorf("wait for table %s: %w", *def.TableName, err)
+		}
+		// A table kept from an older layout (make run's .data) would fail
+		// every request in ways that hide the cause; say it at start.
+		if got := keyNames(out.Table.KeySchema); got != keyNames(def.KeySchema) {
+			return fmt.Errorf("table %s has key %s, this version needs %s: remove the old data (make clean) or use other table names",
+				*def.TableName, got, keyNames(def.KeySchema))
 		}
 	}
 	return nil
+}
+
+func keyNames(ks []types.KeySchemaElement) string {
+	var b strings.Builder
+	for i, k := range ks {
+		if i > 0 {
+			b.WriteString("+")
+		}
+		b.WriteString(aws.ToString(k.AttributeName))
+	}
+	return b.String()
 }

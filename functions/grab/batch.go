@@ -1,0 +1,301 @@
+package grab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/seckill/seckill/shared/metrics"
+	"github.com/seckill/seckill/shared/sale"
+	"github.com/seckill/seckill/shared/store"
+)
+
+// errRepack tells a waiting grab that its batch was cancelled for reasons
+// that were not its own (another member's customer already held a coupon, a
+// shard had less than hoped): nothing was written, what was learned is
+// remembered, and the grant goes again in the next batch.
+var errRepack = errors.New("batch cancelled by another grant; go again")
+
+// pending is one grab waiting for a batch.
+type pending struct {
+	ctx      context.Context
+	e        *entry
+	customer sale.CustomerID
+	coupon   sale.Coupon // GrabbedAt and shard are set when packed
+	shard    int
+	done     chan error // buffered: the batcher never waits for a reader
+}
+
+// batcher is group commit: the grants an instance has pending go to
+// DynamoDB together, one transaction for many. There is no timer: a grant
+// that finds fewer than max transactions in flight starts one at once;
+// otherwise it queues, and the next transaction to go takes everything
+// queued that fits. So a lone grant pays no added latency, and under load
+// batches grow with the queue. Under Lambda, with one request per
+// instance, every batch is a batch of one.
+type batcher struct {
+	svc *Service
+	max int
+
+	mu       sync.Mutex
+	queue    []*pending
+	inflight int
+}
+
+// BatchSizes, when set, is told the size of every batch committed; the
+// benchmark draws its histogram from it.
+var BatchSizes func(n int)
+
+// do queues p and waits for its outcome: nil (granted), a
+// *sale.AlreadyGrabbedError, errRepack, store.ErrStale, store.ErrConflict,
+// the window's error, or an error wrapping sale.ErrUnavailable.
+func (b *batcher) do(p *pending) error {
+	b.mu.Lock()
+	b.queue = append(b.queue, p)
+	start := b.inflight < b.max
+	if start {
+		b.inflight++
+	}
+	b.mu.Unlock()
+	if start {
+		go b.run()
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-p.ctx.Done():
+		// Still queued, it will be dropped; already sent, it may land, and
+		// the customer's next ask finds the coupon held.
+		return fmt.Errorf("grab: %w: %w", sale.ErrUnavailable, p.ctx.Err())
+	}
+}
+
+// run commits batches until nothing it can send is queued.
+func (b *batcher) run() {
+	for {
+		b.mu.Lock()
+		batch, answered := b.pack(b.svc.now())
+		if len(batch.members) == 0 {
+			b.inflight--
+		}
+		b.mu.Unlock()
+		for _, p := range answered {
+			p.done <- errRepack
+		}
+		if len(batch.members) == 0 {
+			return
+		}
+		b.commit(batch)
+	}
+}
+
+// batch is one transaction's worth of grants.
+type batch struct {
+	now     time.Time
+	members []*pending
+	groups  []group // one per shard touched
+}
+
+type group struct {
+	stock *stock
+	ref   store.ShardRef
+	n     int // grants from this shard
+}
+
+// pack takes from the queue what goes in the next transaction: at most
+// store.MaxBatchItems items (one per shard touched, one per coupon), each
+// customer once per promotion, grants of a promotion packed onto shards not
+// already in a transaction of this instance (which could only conflict) in
+// numbers their stock can take. Grabs whose promotion has no stock left at
+// all are answered (answered), to hear sold-out; grabs whose caller left
+// are dropped; the rest stays queued, in order. It runs under b.mu.
+func (b *batcher) pack(now time.Time) (bt batch, answered []*pending) {
+	bt.now = now
+	type open struct {
+		g   int // index into bt.groups
+		cap int
+	}
+	opened := map[*stock]*open{}
+	type key struct {
+		promo    string
+		customer sale.CustomerID
+	}
+	seen := map[key]bool{}
+	items := 0
+	keep := b.queue[:0]
+	for _, p := range b.queue {
+		if p.ctx.Err() != nil {
+			continue
+		}
+		k := key{p.e.promo.ID, p.customer}
+		if seen[k] || items >= store.MaxBatchItems {
+			keep = append(keep, p)
+			continue
+		}
+		st := p.e.stock
+		o := opened[st]
+		if o == nil || o.cap == 0 {
+			if items+2 > store.MaxBatchItems {
+				keep = append(keep, p)
+				continue
+			}
+			shard, left, state := st.reserve()
+			switch state {
+			case stockGone:
+				answered = append(answered, p)
+				continue
+			case stockBusy:
+				keep = append(keep, p)
+				continue
+			}
+			bt.groups = append(bt.groups, group{stock: st, ref: store.ShardRef{PromotionID: p.e.promo.ID, Shard: shard}})
+			o = &open{g: len(bt.groups) - 1, cap: left}
+			opened[st] = o
+			items++
+		}
+		g := &bt.groups[o.g]
+		g.n++
+		o.cap--
+		items++
+		seen[k] = true
+		p.shard = g.ref.Shard
+		p.coupon.GrabbedAt = now.Truncate(time.Millisecond).UTC()
+		bt.members = append(bt.members, p)
+	}
+	clear(b.queue[len(keep):])
+	b.queue = keep
+	return bt, answered
+}
+
+type stockState int
+
+const (
+	stockReady stockState = iota
+	stockBusy             // every shard with stock is in a transaction now
+	stockGone             // no shard has stock
+)
+
+// reserve picks, at random so that instances spread over the shards, a
+// shard with stock that no transaction of this instance is using, and
+// marks it busy.
+func (st *stock) reserve() (shard, left int, state stockState) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	free, some := 0, false
+	for i, l := range st.left {
+		if l > 0 {
+			some = true
+			if !st.busy[i] {
+				free++
+			}
+		}
+	}
+	switch {
+	case !some:
+		return 0, 0, stockGone
+	case free == 0:
+		return 0, 0, stockBusy
+	}
+	// After a conflict, the shard it happened on is the one most likely
+	// busy elsewhere: hop to another when there is one.
+	avoid := -1
+	if a := st.avoid; a >= 0 && free > 1 && st.left[a] > 0 && !st.busy[a] {
+		avoid, free = a, free-1
+	}
+	st.avoid = -1
+	n := rand.IntN(free)
+	for i, l := range st.left {
+		if l > 0 && !st.busy[i] && i != avoid {
+			if n == 0 {
+				st.busy[i] = true
+				return i, l, stockReady
+			}
+			n--
+		}
+	}
+	panic("unreachable")
+}
+
+// settle releases a shard and lowers what it is known to have left.
+func (st *stock) settle(shard, left int) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.busy[shard] = false
+	st.left[shard] = max(0, min(st.left[shard], left))
+}
+
+func (st *stock) release(shard int, conflict bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.busy[shard] = false
+	if conflict {
+		st.avoid = shard
+	}
+}
+
+func (st *stock) take(shard, n int) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.busy[shard] = false
+	st.left[shard] = max(0, st.left[shard]-n)
+}
+
+// commit sends one batch and tells every member its outcome.
+func (b *batcher) commit(bt batch) {
+	grants := make([]store.Grant, len(bt.members))
+	for i, p := range bt.members {
+		grants[i] = store.Grant{Promotion: p.e.promo, Shard: p.shard, Coupon: p.coupon}
+		// Each member's metrics count the call it took part in.
+		metrics.CountCall(p.ctx)
+	}
+	if BatchSizes != nil {
+		BatchSizes(len(grants))
+	}
+	// The transaction belongs to no one request: a member that gives up
+	// must not cancel it for the others. The store bounds it.
+	err := b.svc.store.GrabBatch(context.Background(), grants, bt.now)
+	var be *store.BatchError
+	switch {
+	case err == nil:
+		for _, g := range bt.groups {
+			g.stock.take(g.ref.Shard, g.n)
+		}
+		for _, p := range bt.members {
+			p.done <- nil
+		}
+	case errors.As(err, &be):
+		for _, g := range bt.groups {
+			if s, ok := be.Shards[g.ref]; ok && !s.Stale {
+				g.stock.settle(g.ref.Shard, s.Left)
+			} else {
+				g.stock.release(g.ref.Shard, be.Conflict)
+			}
+		}
+		for i, p := range bt.members {
+			s, short := be.Shards[store.ShardRef{PromotionID: p.e.promo.ID, Shard: p.shard}]
+			held, isHeld := be.Held[i]
+			switch {
+			case isHeld:
+				p.done <- &sale.AlreadyGrabbedError{Coupon: held}
+			case short && s.Stale:
+				p.done <- store.ErrStale
+			case be.Conflict:
+				p.done <- store.ErrConflict
+			default:
+				p.done <- errRepack
+			}
+		}
+	default:
+		// Unknown outcome: every member learns it by trying again. The
+		// shards' bounds stay as they were, still upper bounds.
+		for _, g := range bt.groups {
+			g.stock.release(g.ref.Shard, false)
+		}
+		for _, p := range bt.members {
+			p.done <- err
+		}
+	}
+}
