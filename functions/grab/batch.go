@@ -45,10 +45,6 @@ type batcher struct {
 	inflight int
 }
 
-// BatchSizes, when set, is told the size of every batch committed; the
-// benchmark draws its histogram from it.
-var BatchSizes func(n int)
-
 // do queues p and waits for its outcome: nil (granted), a
 // *sale.AlreadyGrabbedError, errRepack, store.ErrStale, store.ErrConflict,
 // the window's error, or an error wrapping sale.ErrUnavailable.
@@ -251,8 +247,8 @@ func (b *batcher) commit(bt batch) {
 		// Each member's metrics count the call it took part in.
 		metrics.CountCall(p.ctx)
 	}
-	if BatchSizes != nil {
-		BatchSizes(len(grants))
+	if f := b.svc.onBatch; f != nil {
+		f(len(grants))
 	}
 	// The transaction belongs to no one request: a member that gives up
 	// must not cancel it for the others. The store bounds it.

@@ -15,6 +15,9 @@ type Handler struct {
 // New returns the grab handler over svc.
 func New(svc *Service) *Handler { return &Handler{svc: svc} }
 
+// Service is the service the handler serves.
+func (h *Handler) Service() *Service { return h.svc }
+
 // Register adds the grab route to rt.
 func (h *Handler) Register(rt *web.Router) {
 	rt.HandleFunc("POST /promotions/{promotionId}/coupons", h.grab)

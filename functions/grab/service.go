@@ -30,6 +30,7 @@ type Service struct {
 	maxAttempts int
 	maxHolders  int
 	batch       *batcher
+	onBatch     func(grants int)
 
 	loads   singleflight.Group
 	holding singleflight.Group
@@ -49,9 +50,10 @@ const MaxCached = 4096
 
 // Defaults of what Tune sets.
 const (
-	// DefaultInFlight grant transactions per instance: enough to keep
-	// several shards busy, few enough that arrivals queue and go together.
-	DefaultInFlight = 4
+	// DefaultInFlight grant transactions per instance: few, so that
+	// arrivals queue and go together. Measured on the local stack
+	// (stampede at 0.4 scale): 1 in flight 771 grants/s, 2 933, 4 746.
+	DefaultInFlight = 2
 	// DefaultMaxHolders bounds the holders one promotion keeps in memory
 	// (about 150 bytes each): past it, every sold-out answer costs one read.
 	DefaultMaxHolders = 200_000
@@ -137,6 +139,10 @@ func (s *Service) Tune(inFlight, maxHolders int) *Service {
 	s.batch = &batcher{svc: s, max: inFlight}
 	return s
 }
+
+// OnBatch sets a function told the size of every batch committed (nil:
+// none); the benchmark draws its histogram from it. Set it before serving.
+func (s *Service) OnBatch(f func(grants int)) { s.onBatch = f }
 
 // Grab grants customer a coupon of promotion id, or says why not.
 func (s *Service) Grab(ctx context.Context, id string, customer sale.CustomerID) (sale.Coupon, error) {

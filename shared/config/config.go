@@ -83,7 +83,7 @@ type Grab struct {
 	MaxAttempts int `envconfig:"GRAB_MAX_ATTEMPTS" default:"8"`
 	// InFlight bounds the grant transactions one instance has in flight;
 	// grants arriving meanwhile queue and go together in the next one.
-	InFlight int `envconfig:"GRAB_IN_FLIGHT" default:"4"`
+	InFlight int `envconfig:"GRAB_IN_FLIGHT" default:"2"`
 	// MaxHolders bounds the holders of one sold-out promotion an instance
 	// keeps in memory to answer from; a larger promotion costs one read per
 	// sold-out answer instead.
@@ -105,9 +105,11 @@ type Server struct {
 // where no Lambda event source mapping does (the local stack, containers).
 type Stream struct {
 	CheckpointsTable string `envconfig:"CHECKPOINTS_TABLE" default:"seckill-checkpoints"`
-	// How often the runner reads an idle stream, and its batch size.
+	// How often the runner reads an idle stream, and its batch size: the
+	// most GetRecords returns, since a sale's records come by the thousand
+	// and each poll costs the same whatever it carries.
 	StreamPoll  time.Duration `envconfig:"STREAM_POLL" default:"100ms"`
-	StreamBatch int32         `envconfig:"STREAM_BATCH" default:"100"`
+	StreamBatch int32         `envconfig:"STREAM_BATCH" default:"1000"`
 }
 
 // Projector configures the projector. Under Lambda only Store is read; the
@@ -133,6 +135,9 @@ type Local struct {
 	// stack accepts a short token.
 	AdminToken string `envconfig:"ADMIN_TOKEN" default:"dev-admin-token"`
 	DataDir    string `envconfig:"DATA_DIR" default:".data"`
+	// DynamoDBLocalJVM replaces the Java options of the DynamoDB Local the
+	// stack starts, space separated; empty means ddblocal.Throughput.
+	DynamoDBLocalJVM string `envconfig:"DYNAMODB_LOCAL_JVM"`
 	// A storefront served from any local port may call the local stack.
 	CORSOrigins []string `envconfig:"CORS_ORIGINS" default:"http://localhost:*,http://127.0.0.1:*"`
 }

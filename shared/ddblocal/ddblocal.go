@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -31,7 +32,18 @@ type Options struct {
 	// Dir is where the search for node_modules starts; empty means the
 	// working directory. The search walks up to the file system's root.
 	Dir string
+	// JVM replaces the Java options; nil means FastStart.
+	JVM []string
 }
+
+// FastStart suits tests, which start many short-lived instances: a small
+// heap and the first JIT tier only, which starts quickly and compiles
+// little.
+var FastStart = []string{"-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"}
+
+// Throughput suits make run and make bench, chosen by measurement (README):
+// the full JIT and a heap that a sale's data and the stream fit in.
+var Throughput = []string{"-Xms1g", "-Xmx2g", "-XX:+UseSerialGC"}
 
 // Instance is a running DynamoDB Local.
 type Instance struct {
@@ -62,12 +74,14 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 			return nil, err
 		}
 	}
-	args := []string{
-		// A small heap keeps many test instances affordable on one machine.
-		"-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-		"-Djava.library.path=" + filepath.Join(filepath.Dir(jar), "DynamoDBLocal_lib"),
-		"-jar", jar, "-port", strconv.Itoa(port), "-disableTelemetry",
+	jvm := opts.JVM
+	if jvm == nil {
+		jvm = FastStart
 	}
+	args := append(slices.Clone(jvm),
+		"-Djava.library.path="+filepath.Join(filepath.Dir(jar), "DynamoDBLocal_lib"),
+		"-jar", jar, "-port", strconv.Itoa(port), "-disableTelemetry",
+	)
 	if opts.DataDir == "" {
 		args = append(args, "-inMemory")
 	} else {

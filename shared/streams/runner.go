@@ -56,7 +56,20 @@ type Runner struct {
 	iterators map[string]*string // shard id → next iterator
 	retries   map[string]int     // sequence number → failed deliveries
 	lagMillis atomic.Int64
+	// The runner is its checkpoints' only writer: it reads each from the
+	// table once, then keeps it, so a busy poll costs no reads for them.
+	saved map[string]checkpoint // by cpKey
+	// The shards, listed at most once per relist unless a shard closed:
+	// describing the table and stream on every poll cost DynamoDB Local as
+	// much as reading the records.
+	arn      string
+	shardsOf []types.Shard
+	listedAt time.Time
 }
+
+// relist is how stale the list of shards may get; a shard that closes
+// makes the next poll list them again at once.
+const relist = time.Second
 
 // New returns a runner for table's stream, checkpointing in checkpoints.
 func New(ddb *dynamodb.Client, st *dynamodbstreams.Client, table, checkpoints string, h Handler, opts Options) *Runner {
@@ -76,7 +89,7 @@ func New(ddb *dynamodb.Client, st *dynamodbstreams.Client, table, checkpoints st
 		opts.PollTimeout = 10 * time.Second
 	}
 	return &Runner{ddb: ddb, streams: st, table: table, checkpoints: checkpoints, handle: h, opts: opts,
-		iterators: map[string]*string{}, retries: map[string]int{}}
+		iterators: map[string]*string{}, retries: map[string]int{}, saved: map[string]checkpoint{}}
 }
 
 // Lag is the age of the newest record delivered, at its delivery, from the
@@ -117,27 +130,38 @@ func (r *Runner) Run(ctx context.Context) error {
 // Poll reads every open shard once and returns how many records it handed
 // over.
 func (r *Runner) Poll(ctx context.Context) (int, error) {
-	desc, err := r.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(r.table)})
-	if err != nil {
-		return 0, fmt.Errorf("describe table: %w", err)
-	}
-	arn := aws.ToString(desc.Table.LatestStreamArn)
-	if arn == "" {
-		return 0, fmt.Errorf("table %s has no stream", r.table)
-	}
-	shards, err := r.shards(ctx, arn)
-	if err != nil {
-		return 0, err
+	if r.arn == "" || time.Since(r.listedAt) >= relist {
+		if err := r.list(ctx); err != nil {
+			return 0, err
+		}
 	}
 	total := 0
-	for _, sh := range shards {
-		n, err := r.readShard(ctx, arn, sh)
+	for _, sh := range r.shardsOf {
+		n, err := r.readShard(ctx, r.arn, sh)
 		total += n
 		if err != nil {
+			r.arn = "" // list again: the stream or a shard may have changed
 			return total, err
 		}
 	}
 	return total, nil
+}
+
+func (r *Runner) list(ctx context.Context) error {
+	desc, err := r.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(r.table)})
+	if err != nil {
+		return fmt.Errorf("describe table: %w", err)
+	}
+	arn := aws.ToString(desc.Table.LatestStreamArn)
+	if arn == "" {
+		return fmt.Errorf("table %s has no stream", r.table)
+	}
+	shards, err := r.shards(ctx, arn)
+	if err != nil {
+		return err
+	}
+	r.arn, r.shardsOf, r.listedAt = arn, shards, time.Now()
+	return nil
 }
 
 // shards lists the stream's shards, following pagination, so that shards
@@ -207,7 +231,8 @@ func (r *Runner) readShard(ctx context.Context, arn string, sh types.Shard) (int
 	}
 	if got.NextShardIterator == nil {
 		r.iterators[id] = nil
-		return len(got.Records), r.save(ctx, arn, id, cp.seq, true)
+		r.arn = "" // a shard closed: its children are new
+		return len(got.Records), r.save(ctx, arn, id, r.saved[cpKey(arn, id)].seq, true)
 	}
 	r.iterators[id] = got.NextShardIterator
 	return len(got.Records), nil
@@ -263,6 +288,9 @@ type checkpoint struct {
 func cpKey(arn, shard string) string { return arn + "#" + shard }
 
 func (r *Runner) checkpoint(ctx context.Context, arn, shard string) (checkpoint, error) {
+	if cp, ok := r.saved[cpKey(arn, shard)]; ok {
+		return cp, nil
+	}
 	out, err := r.ddb.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(r.checkpoints), ConsistentRead: aws.Bool(true),
 		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: cpKey(arn, shard)}},
@@ -277,6 +305,7 @@ func (r *Runner) checkpoint(ctx context.Context, arn, shard string) (checkpoint,
 	if v, ok := out.Item["closed"].(*ddbtypes.AttributeValueMemberBOOL); ok {
 		cp.closed = v.Value
 	}
+	r.saved[cpKey(arn, shard)] = cp
 	return cp, nil
 }
 
@@ -291,7 +320,9 @@ func (r *Runner) save(ctx context.Context, arn, shard, seq string, closed bool) 
 		},
 	})
 	if err != nil {
+		delete(r.saved, cpKey(arn, shard)) // unknown now: read it again
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
+	r.saved[cpKey(arn, shard)] = checkpoint{seq: seq, closed: closed}
 	return nil
 }

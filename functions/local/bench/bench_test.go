@@ -23,36 +23,60 @@ func TestMain(m *testing.M) {
 	os.Exit(contracttest.Runner{M: m}.Run())
 }
 
-// TestSmallSale runs the simulator end to end on the in-process local
-// stack: a small sale, the raw limit, the report, the JSON and the chart.
-func TestSmallSale(t *testing.T) {
-	dir := t.TempDir()
-	o := options{Token: "dev-admin-token", Coupons: 30, Customers: 80, Concurrency: 8, Requests: 200, Raw: 30, Out: dir}
-	rep, err := run(context.Background(), o)
-	if err != nil {
-		if os.Getenv("CI") != "true" && strings.Contains(err.Error(), "DynamoDB Local") {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	rep.Print(&out)
-	if !rep.OK() {
-		t.Fatalf("invariants failed:\n%s", out.String())
-	}
-	if rep.Outcomes["granted"] != 30 || rep.Raw == nil || rep.RatioToRaw <= 0 || len(rep.Series) == 0 {
-		t.Fatalf("report:\n%s", out.String())
-	}
-	if err := rep.Save(dir); err != nil {
-		t.Fatal(err)
-	}
-	var back Report
-	raw, err := os.ReadFile(filepath.Join(dir, "report.json"))
-	if err != nil || json.Unmarshal(raw, &back) != nil || back.Coupons != 30 || len(back.Invariants) != 5 {
-		t.Fatalf("report.json: %v %s", err, raw)
-	}
-	if png, err := os.ReadFile(filepath.Join(dir, "bench.png")); err != nil || len(png) < 1000 || string(png[1:4]) != "PNG" {
-		t.Fatalf("bench.png: %v", err)
+// TestScenarios runs the simulator end to end on the in-process local
+// stack, each scenario shrunk: the sale, the raw limits, the report, the
+// JSON and the chart.
+func TestScenarios(t *testing.T) {
+	for _, tc := range []struct {
+		o              options
+		grants, phases int
+	}{
+		{options{Scenario: "sale", Coupons: 30, Customers: 80, Requests: 200, Scale: 1}, 30, 1},
+		{options{Scenario: "seed", Scale: 0.05}, 8 * 50, 1}, // 8 promotions of 50, 10 customers: 80 grants
+		{options{Scenario: "stampede", Scale: 0.02}, 100, 3},
+	} {
+		t.Run(tc.o.Scenario, func(t *testing.T) {
+			dir := t.TempDir()
+			o := tc.o
+			o.Token, o.Concurrency, o.Raw, o.WarmUp, o.Out = "dev-admin-token", 16, 64, 100, dir
+			if o.Scenario == "seed" {
+				tc.grants = 8 * 10 // every customer gets one of each promotion
+			}
+			rep, err := run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			rep.Print(&out)
+			if !rep.OK() {
+				t.Fatalf("invariants failed:\n%s", out.String())
+			}
+			granted := 0
+			for _, p := range rep.Phases {
+				granted += p.Outcomes["granted"]
+				if p.CallsPerAnswer < 0 {
+					t.Errorf("phase %s: no calls counted", p.Name)
+				}
+			}
+			if granted != tc.grants || len(rep.Phases) != tc.phases || len(rep.Raw) == 0 || rep.Batches == nil || len(rep.Series) < 20 {
+				t.Fatalf("granted %d, want %d; %d phases; report:\n%s", granted, tc.grants, len(rep.Phases), out.String())
+			}
+			if last := rep.Series[len(rep.Series)-1]; last.CouponsLeft != rep.Coupons-granted {
+				t.Errorf("chart ends with %d coupons left, want %d", last.CouponsLeft, rep.Coupons-granted)
+			}
+			if err := rep.Save(dir); err != nil {
+				t.Fatal(err)
+			}
+			var back Report
+			raw, err := os.ReadFile(filepath.Join(dir, "report.json"))
+			if err != nil || json.Unmarshal(raw, &back) != nil || back.Coupons != rep.Coupons || len(back.Invariants) != 5 {
+				t.Fatalf("report.json: %v %s", err, raw)
+			}
+			if png, err := os.ReadFile(filepath.Join(dir, "bench.png")); err != nil || len(png) < 1000 || string(png[1:4]) != "PNG" {
+				t.Fatalf("bench.png: %v", err)
+			}
+			t.Log("\n" + out.String())
+		})
 	}
 }
 

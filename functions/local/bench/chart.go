@@ -19,71 +19,85 @@ var (
 	red    = color.RGBA{R: 214, G: 39, B: 40, A: 255}
 )
 
-// Chart draws the sale second by second: throughput above, p99 latency and
-// the read model's p99 lag below, as a PNG.
+// Chart draws the run in chartPoints slices whatever its length:
+// throughput on top, p99 answer time and read-model lag in the middle,
+// coupons left below, as a PNG.
 func (r *Report) Chart(path string) error {
 	top := plot.New()
-	top.Title.Text = fmt.Sprintf("Flash sale: %d coupons, %d customers, %d requests, %d in flight", r.Coupons, r.Customers, r.Requests, r.Concurrency)
+	top.Title.Text = fmt.Sprintf("SecKill %s: %d promotions, %d coupons, %d customers, %d requests, %d in flight",
+		r.Scenario, r.Promotions, r.Coupons, r.Customers, r.Requests, r.Concurrency)
 	top.Y.Label.Text = "answers / s"
-	top.Legend.Top, top.Legend.Left = true, true
-	bottom := plot.New()
-	bottom.X.Label.Text = "second of the sale"
-	bottom.Y.Label.Text = "ms"
-	bottom.Legend.Top, bottom.Legend.Left = true, true
+	mid := plot.New()
+	mid.Y.Label.Text = "ms"
+	low := plot.New()
+	low.X.Label.Text = "seconds into the run"
+	low.Y.Label.Text = "coupons left"
+	for _, p := range []*plot.Plot{top, mid, low} {
+		p.Legend.Top, p.Legend.Left = true, false
+		p.Add(plotter.NewGrid())
+		p.Y.Min = 0
+	}
 
-	// A second without a value (no grant, so no lag) is left out, not drawn
+	// A slice without a value (no grant, so no lag) is left out, not drawn
 	// as zero.
-	series := func(f func(SecondFigure) float64, sparse bool) plotter.XYs {
+	series := func(f func(Point) float64, sparse bool) plotter.XYs {
 		var xy plotter.XYs
 		for _, s := range r.Series {
 			if y := f(s); y > 0 || !sparse {
-				xy = append(xy, plotter.XY{X: float64(s.Second) + 0.5, Y: y})
+				xy = append(xy, plotter.XY{X: s.At, Y: y})
 			}
 		}
 		return xy
 	}
-	add := func(p *plot.Plot, name string, c color.Color, xy plotter.XYs) error {
+	for _, s := range []struct {
+		p      *plot.Plot
+		name   string
+		c      color.Color
+		f      func(Point) float64
+		sparse bool
+	}{
+		{top, "requests", blue, func(s Point) float64 { return s.Requests }, false},
+		{top, "grants", green, func(s Point) float64 { return s.Grants }, false},
+		{top, "rejections", orange, func(s Point) float64 { return s.Rejections }, false},
+		{mid, "p99 answer time", blue, func(s Point) float64 { return s.P99Ms }, false},
+		{mid, "p99 read-model lag (by grant time)", red, func(s Point) float64 { return s.LagP99Ms }, true},
+		{low, "coupons left", green, func(s Point) float64 { return float64(s.CouponsLeft) }, false},
+	} {
+		xy := series(s.f, s.sparse)
+		if len(xy) == 0 {
+			continue
+		}
 		l, err := plotter.NewLine(xy)
 		if err != nil {
 			return err
 		}
-		l.Color, l.Width = c, vg.Points(1.5)
-		p.Add(l)
-		p.Legend.Add(name, l)
-		return nil
+		l.Color, l.Width = s.c, vg.Points(1.5)
+		s.p.Add(l)
+		s.p.Legend.Add(s.name, l)
 	}
-	for _, s := range []struct {
-		p    *plot.Plot
-		name string
-		c    color.Color
-		f    func(SecondFigure) float64
-	}{
-		{top, "requests", blue, func(s SecondFigure) float64 { return float64(s.Requests) }},
-		{top, "grants", green, func(s SecondFigure) float64 { return float64(s.Grants) }},
-		{top, "rejections", orange, func(s SecondFigure) float64 { return float64(s.Rejections) }},
-		{bottom, "p99 answer time", blue, func(s SecondFigure) float64 { return s.P99Ms }},
-		{bottom, "p99 read-model lag (by grant second)", red, func(s SecondFigure) float64 { return s.LagP99Ms }},
-	} {
-		xy := series(s.f, s.c == red)
-		if len(xy) == 0 {
+	// Where each phase begins, on every plot.
+	for _, s := range r.Series {
+		if s.PhaseStarted == "" {
 			continue
 		}
-		if err := add(s.p, s.name, s.c, xy); err != nil {
-			return err
+		for _, p := range []*plot.Plot{top, mid, low} {
+			lbl, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: s.At, Y: 0}}, Labels: []string{s.PhaseStarted}})
+			if err != nil {
+				return err
+			}
+			p.Add(lbl)
 		}
 	}
-	top.Add(plotter.NewGrid())
-	bottom.Add(plotter.NewGrid())
-	top.Y.Min, bottom.Y.Min = 0, 0
 
-	img := vgimg.New(10*vg.Inch, 7*vg.Inch)
+	img := vgimg.New(10*vg.Inch, 9*vg.Inch)
 	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: 4 * vg.Millimeter,
+	tiles := draw.Tiles{Rows: 3, Cols: 1, PadX: vg.Millimeter, PadY: 4 * vg.Millimeter,
 		PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 4 * vg.Millimeter}
-	plots := [][]*plot.Plot{{top}, {bottom}}
+	plots := [][]*plot.Plot{{top}, {mid}, {low}}
 	canvases := plot.Align(plots, tiles, dc)
 	top.Draw(canvases[0][0])
-	bottom.Draw(canvases[1][0])
+	mid.Draw(canvases[1][0])
+	low.Draw(canvases[2][0])
 	f, err := os.Create(path)
 	if err != nil {
 		return err

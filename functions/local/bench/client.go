@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -128,20 +132,73 @@ func (c *client) grab(ctx context.Context, promotionID, customer string) grabAns
 	return grabAnswer{Status: status, Code: out.Code, Coupon: out.Coupon, Err: err}
 }
 
-// coupons lists the customer's coupons of one promotion from the read model.
-func (c *client) coupons(ctx context.Context, customer, promotionID string) ([]coupon, error) {
+// couponPage is the first page of the customer's coupons, newest first.
+func (c *client) couponPage(ctx context.Context, customer string) ([]coupon, error) {
+	got, _, err := c.couponsFrom(ctx, customer, "")
+	return got, err
+}
+
+// allCoupons lists every coupon the customer holds, page by page.
+func (c *client) allCoupons(ctx context.Context, customer string) ([]coupon, error) {
+	var all []coupon
+	cursor := ""
+	for {
+		page, next, err := c.couponsFrom(ctx, customer, cursor)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if next == "" {
+			return all, nil
+		}
+		cursor = next
+	}
+}
+
+func (c *client) couponsFrom(ctx context.Context, customer, cursor string) ([]coupon, string, error) {
 	var out struct {
 		Coupons []coupon `json:"coupons"`
+		Next    string   `json:"next"`
 	}
-	status, err := c.do(ctx, http.MethodGet, "/customers/"+customer+"/coupons", nil, false, &out)
+	path := "/customers/" + customer + "/coupons?limit=100"
+	if cursor != "" {
+		path += "&cursor=" + url.QueryEscape(cursor)
+	}
+	status, err := c.do(ctx, http.MethodGet, path, nil, false, &out)
 	if err == nil && status != http.StatusOK {
 		err = fmt.Errorf("coupons of %s: answered %d", customer, status)
 	}
-	var mine []coupon
-	for _, k := range out.Coupons {
-		if k.PromotionID == promotionID {
-			mine = append(mine, k)
+	return out.Coupons, out.Next, err
+}
+
+// metricCalls reads, from a running SecKill's /metrics, the DynamoDB
+// calls the grab function's answers took part in (a batch counts for each
+// of its members); ok is false where the server serves no metrics.
+func (c *client) metricCalls(ctx context.Context) (int64, bool) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/metrics", nil)
+	if err != nil {
+		return 0, false
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, false
+	}
+	var sum float64
+	found := false
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "seckill_dynamodb_calls_per_request_sum{") && strings.Contains(line, `function="grab"`) {
+			if v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {
+				sum += v
+				found = true
+			}
 		}
 	}
-	return mine, err
+	return int64(sum), found
 }

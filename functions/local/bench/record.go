@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,72 +14,70 @@ import (
 // significant digits.
 func newHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(1, 60_000_000, 3) }
 
-// recorder collects every answer of the sale.
+// recorder collects every answer of the run.
 type recorder struct {
-	mu        sync.Mutex
-	start     time.Time
-	latency   map[string]*hdrhistogram.Histogram // by outcome
-	counts    map[string]int
-	seconds   []*second // by completion time
-	answers   map[string][]grabAnswer
-	lastGrant time.Time
-	firstNo   time.Time // first rejection
-	samples   []string  // a few unexpected answers, for the report
+	mu      sync.Mutex
+	start   time.Time
+	phases  []*phaseRec
+	events  []event // every answer, for the chart
+	answers map[ask][]grabAnswer
+	samples []string // a few unexpected answers, for the report
 }
 
-type second struct {
-	requests, grants, rejections int
-	latency                      *hdrhistogram.Histogram
-	lag                          *hdrhistogram.Histogram // of grants made in this second
+// event is one answer: when it ended (since the run's start), how long it
+// took, and what it was.
+type event struct {
+	end     time.Duration
+	latency time.Duration
+	outcome string
 }
 
-func newRecorder() *recorder {
-	return &recorder{latency: map[string]*hdrhistogram.Histogram{}, counts: map[string]int{}, answers: map[string][]grabAnswer{}}
+// phaseRec is one phase's figures.
+type phaseRec struct {
+	name       string
+	start, end time.Time
+	latency    map[string]*hdrhistogram.Histogram // by outcome
+	counts     map[string]int
+	lastGrant  time.Time
+	calls      int64 // the grab function's DynamoDB calls; -1: unknown
 }
 
-func (r *recorder) at(t time.Time) *second {
-	i := int(t.Sub(r.start) / time.Second)
-	if i < 0 {
-		i = 0
-	}
-	for len(r.seconds) <= i {
-		r.seconds = append(r.seconds, &second{latency: newHistogram(), lag: newHistogram()})
-	}
-	return r.seconds[i]
+func newRecorder(start time.Time) *recorder {
+	return &recorder{start: start, answers: map[ask][]grabAnswer{}}
 }
 
-func (r *recorder) add(customer string, a grabAnswer, start, end time.Time) {
+func (r *recorder) begin(name string) *phaseRec {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := a.Outcome()
-	us := end.Sub(start).Microseconds()
-	if r.latency[out] == nil {
-		r.latency[out] = newHistogram()
+	p := &phaseRec{name: name, start: time.Now(), latency: map[string]*hdrhistogram.Histogram{}, counts: map[string]int{}}
+	r.phases = append(r.phases, p)
+	return p
+}
+
+func (r *recorder) add(p *phaseRec, a ask, ans grabAnswer, start, end time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := ans.Outcome()
+	took := end.Sub(start)
+	if p.latency[out] == nil {
+		p.latency[out] = newHistogram()
 	}
-	_ = r.latency[out].RecordValue(us)
-	r.counts[out]++
-	r.answers[customer] = append(r.answers[customer], a)
-	s := r.at(end)
-	s.requests++
-	_ = s.latency.RecordValue(us)
+	_ = p.latency[out].RecordValue(took.Microseconds())
+	p.counts[out]++
+	r.answers[a] = append(r.answers[a], ans)
+	r.events = append(r.events, event{end: end.Sub(r.start), latency: took, outcome: out})
 	switch out {
 	case "granted":
-		s.grants++
-		if end.After(r.lastGrant) {
-			r.lastGrant = end
-		}
-	case "sold-out", "already-grabbed":
-		s.rejections++
-		if r.firstNo.IsZero() || end.Before(r.firstNo) {
-			r.firstNo = end
+		if end.After(p.lastGrant) {
+			p.lastGrant = end
 		}
 	case "other":
 		if len(r.samples) < 5 {
-			detail := a.Code
-			if a.Err != nil {
-				detail = a.Err.Error()
+			detail := ans.Code
+			if ans.Err != nil {
+				detail = ans.Err.Error()
 			}
-			r.samples = append(r.samples, customer+": "+statusText(a.Status)+" "+detail)
+			r.samples = append(r.samples, a.Customer+": "+statusText(ans.Status)+" "+detail)
 		}
 	}
 }
@@ -97,7 +96,6 @@ func statusText(status int) string {
 // the stack it measures.
 type watcher struct {
 	c      *client
-	promo  string
 	queue  chan watch
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -108,8 +106,8 @@ type watcher struct {
 }
 
 type watch struct {
-	customer, coupon string
-	granted          time.Time
+	customer, promo, coupon string
+	granted                 time.Time
 }
 
 type lagSample struct {
@@ -119,10 +117,10 @@ type lagSample struct {
 
 // pollEvery is how often a poller asks for a customer's coupons; lag
 // figures are exact to within it.
-const pollEvery = 20 * time.Millisecond
+const pollEvery = 50 * time.Millisecond
 
-func newWatcher(c *client, promo string, pollers int) *watcher {
-	w := &watcher{c: c, promo: promo, queue: make(chan watch)}
+func newWatcher(c *client, pollers int) *watcher {
+	w := &watcher{c: c, queue: make(chan watch)}
 	for range pollers {
 		w.wg.Add(1)
 		go w.loop()
@@ -131,9 +129,9 @@ func newWatcher(c *client, promo string, pollers int) *watcher {
 }
 
 // add samples the grant if a poller is free.
-func (w *watcher) add(customer, coupon string, granted time.Time) {
+func (w *watcher) add(customer, promo, coupon string, granted time.Time) {
 	select {
-	case w.queue <- watch{customer, coupon, granted}:
+	case w.queue <- watch{customer, promo, coupon, granted}:
 	default:
 	}
 }
@@ -143,8 +141,9 @@ func (w *watcher) loop() {
 	ctx := context.Background()
 	for job := range w.queue {
 		for {
-			got, err := w.c.coupons(ctx, job.customer, w.promo)
-			if err == nil && len(got) > 0 && got[0].ID == job.coupon {
+			// The newest first: a fresh coupon is on the first page.
+			got, err := w.c.couponPage(ctx, job.customer)
+			if err == nil && slices.ContainsFunc(got, func(c coupon) bool { return c.ID == job.coupon }) {
 				w.mu.Lock()
 				w.lags = append(w.lags, lagSample{job.granted, time.Since(job.granted)})
 				w.mu.Unlock()

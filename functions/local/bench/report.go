@@ -18,24 +18,17 @@ import (
 // Report is what a run measured; it is printed and saved as report.json.
 type Report struct {
 	Options     options   `json:"-"`
+	Scenario    string    `json:"scenario"`
 	Started     time.Time `json:"started"`
 	URL         string    `json:"url"`
-	Coupons     int       `json:"coupons"`
+	Promotions  int       `json:"promotions"`
+	Coupons     int       `json:"coupons"` // of all promotions
 	Customers   int       `json:"customers"`
 	Concurrency int       `json:"concurrency"`
 	Requests    int       `json:"requests"`
-	PromotionID string    `json:"promotionId"`
 
-	SaleSeconds float64 `json:"saleSeconds"`
-	// RequestsPerSecond is over the whole sale; GrantsPerSecond over the
-	// time to sell out; RejectionsPerSecond (sold-out and already-grabbed)
-	// from the first rejection to the end.
-	RequestsPerSecond   float64                `json:"requestsPerSecond"`
-	GrantsPerSecond     float64                `json:"grantsPerSecond"`
-	RejectionsPerSecond float64                `json:"rejectionsPerSecond"`
-	Outcomes            map[string]int         `json:"outcomes"`
-	Latency             map[string]Percentiles `json:"latencyMs"`
-	Unexpected          []string               `json:"unexpected,omitempty"`
+	Phases     []PhaseReport `json:"phases"`
+	Unexpected []string      `json:"unexpected,omitempty"`
 
 	Lag        Percentiles `json:"readModelLagMs"`
 	LagSamples int         `json:"readModelLagSamples"`
@@ -44,11 +37,53 @@ type Report struct {
 	// holder's coupon was visible.
 	ConvergedSeconds float64 `json:"readModelConvergedSeconds"`
 
-	Raw        *RawResult `json:"raw,omitempty"`
-	RatioToRaw float64    `json:"grantsToRawRatio,omitempty"`
+	Batches *BatchFigures `json:"batches,omitempty"`
+	Raw     []RawResult   `json:"raw,omitempty"`
+	// RatioToRaw is the grant rate of the phase that sold the most, over
+	// the raw rate of the same pattern: as many grants per transaction as
+	// the function's batches held on average, as many at once as it sends.
+	RatioToRaw float64 `json:"grantsToRawRatio,omitempty"`
 
-	Invariants []Invariant    `json:"invariants"`
-	Series     []SecondFigure `json:"series"`
+	Invariants []Invariant `json:"invariants"`
+	Series     []Point     `json:"series"`
+}
+
+// PhaseReport is one phase of the scenario.
+type PhaseReport struct {
+	Name              string  `json:"name"`
+	Requests          int     `json:"requests"`
+	Seconds           float64 `json:"seconds"`
+	RequestsPerSecond float64 `json:"requestsPerSecond"`
+	// GrantsPerSecond is over the time from the phase's start to its last
+	// grant.
+	GrantsPerSecond float64                `json:"grantsPerSecond,omitempty"`
+	Outcomes        map[string]int         `json:"outcomes"`
+	Latency         map[string]Percentiles `json:"latencyMs"`
+	// Calls are the grab function's DynamoDB calls during the phase,
+	// counted by a wrapper around its client (in-process) or from its
+	// /metrics (-url); -1 when unknown.
+	Calls          int64   `json:"dynamodbCalls"`
+	CallsPerAnswer float64 `json:"dynamodbCallsPerAnswer"`
+}
+
+// BatchFigures describe the group commit: how many grants each
+// transaction the grab function sent carried.
+type BatchFigures struct {
+	Transactions int64       `json:"transactions"`
+	Grants       int64       `json:"grants"`
+	Mean         float64     `json:"mean"`
+	P50          int64       `json:"p50"`
+	P90          int64       `json:"p90"`
+	P99          int64       `json:"p99"`
+	Max          int64       `json:"max"`
+	Histogram    []SizeCount `json:"histogram"`
+}
+
+// SizeCount is one bar of the batch-size histogram: transactions of up to
+// Size grants (and more than the previous bar's).
+type SizeCount struct {
+	Size  int   `json:"upTo"`
+	Count int64 `json:"transactions"`
 }
 
 // Percentiles of a latency distribution, in milliseconds.
@@ -68,15 +103,20 @@ func percentiles(h *hdrhistogram.Histogram, unit float64) Percentiles {
 		P99: float64(h.ValueAtQuantile(99)) / unit, Max: float64(h.Max()) / unit}
 }
 
-// SecondFigure is one second of the sale, by completion time.
-type SecondFigure struct {
-	Second     int     `json:"second"`
-	Requests   int     `json:"requests"`
-	Grants     int     `json:"grants"`
-	Rejections int     `json:"rejections"`
-	P99Ms      float64 `json:"p99Ms"`
-	LagP99Ms   float64 `json:"readModelLagP99Ms,omitempty"`
+// Point is one slice of the run, by completion time; a run is cut into
+// chartPoints slices whatever its length.
+type Point struct {
+	At           float64 `json:"atSeconds"` // end of the slice, from the run's start
+	Requests     float64 `json:"requestsPerSecond"`
+	Grants       float64 `json:"grantsPerSecond"`
+	Rejections   float64 `json:"rejectionsPerSecond"`
+	P99Ms        float64 `json:"p99Ms"`
+	LagP99Ms     float64 `json:"readModelLagP99Ms,omitempty"`
+	CouponsLeft  int     `json:"couponsLeft"`
+	PhaseStarted string  `json:"phaseStarted,omitempty"`
 }
+
+const chartPoints = 40
 
 // Invariant is one check of DESIGN.md's invariants after the sale.
 type Invariant struct {
@@ -95,141 +135,279 @@ func (r *Report) OK() bool {
 	return len(r.Invariants) > 0
 }
 
-func (r *Report) fill(rec *recorder, lags []lagSample, unseen int) {
+func (r *Report) fill(sc scenario, rec *recorder, lags []lagSample, unseen int) {
 	o := r.Options
-	r.URL, r.Coupons, r.Customers, r.Concurrency, r.Requests = o.URL, o.Coupons, o.Customers, o.Concurrency, o.Requests
-	end := rec.start.Add(time.Duration(r.SaleSeconds * float64(time.Second)))
-	r.Outcomes = rec.counts
-	r.Latency = map[string]Percentiles{}
-	all := newHistogram()
-	for out, h := range rec.latency {
-		r.Latency[out] = percentiles(h, 1000)
-		all.Merge(h)
+	r.Scenario, r.URL, r.Concurrency = sc.Name, o.URL, o.Concurrency
+	r.Promotions, r.Customers = len(sc.Promotions), sc.Customers
+	r.Coupons = 0
+	for _, c := range sc.Promotions {
+		r.Coupons += c
 	}
-	r.Latency["all"] = percentiles(all, 1000)
 	r.Unexpected = rec.samples
-	r.RequestsPerSecond = float64(o.Requests) / r.SaleSeconds
-	if g := rec.counts["granted"]; g > 0 {
-		r.GrantsPerSecond = float64(g) / rec.lastGrant.Sub(rec.start).Seconds()
-	}
-	if n := rec.counts["sold-out"] + rec.counts["already-grabbed"]; n > 0 && end.After(rec.firstNo) {
-		r.RejectionsPerSecond = float64(n) / end.Sub(rec.firstNo).Seconds()
+	for _, p := range rec.phases {
+		n := 0
+		for _, c := range p.counts {
+			n += c
+		}
+		ph := PhaseReport{Name: p.name, Requests: n, Seconds: p.end.Sub(p.start).Seconds(), Outcomes: p.counts,
+			Latency: map[string]Percentiles{}, Calls: p.calls, CallsPerAnswer: -1}
+		r.Requests += n
+		ph.RequestsPerSecond = float64(n) / ph.Seconds
+		if g := p.counts["granted"]; g > 0 {
+			ph.GrantsPerSecond = float64(g) / p.lastGrant.Sub(p.start).Seconds()
+		}
+		if p.calls >= 0 && n > 0 {
+			ph.CallsPerAnswer = float64(p.calls) / float64(n)
+		}
+		all := newHistogram()
+		for out, h := range p.latency {
+			ph.Latency[out] = percentiles(h, 1000)
+			all.Merge(h)
+		}
+		ph.Latency["all"] = percentiles(all, 1000)
+		r.Phases = append(r.Phases, ph)
 	}
 	lag := newHistogram()
 	for _, s := range lags {
-		ms := s.lag.Microseconds()
-		_ = lag.RecordValue(ms)
-		_ = rec.at(s.granted).lag.RecordValue(ms)
+		_ = lag.RecordValue(s.lag.Microseconds())
 	}
 	r.Lag, r.LagSamples, r.Unseen = percentiles(lag, 1000), len(lags), unseen
-	if r.Raw != nil && r.Raw.PerSecond > 0 {
-		r.RatioToRaw = r.GrantsPerSecond / r.Raw.PerSecond
+	r.Series = series(rec, lags, r.Coupons)
+}
+
+// series cuts the run into chartPoints slices of equal length.
+func series(rec *recorder, lags []lagSample, coupons int) []Point {
+	if len(rec.events) == 0 {
+		return nil
 	}
-	for i, s := range rec.seconds {
-		r.Series = append(r.Series, SecondFigure{Second: i, Requests: s.requests, Grants: s.grants, Rejections: s.rejections,
-			P99Ms: float64(s.latency.ValueAtQuantile(99)) / 1000, LagP99Ms: float64(s.lag.ValueAtQuantile(99)) / 1000})
+	last := time.Duration(0)
+	for _, e := range rec.events {
+		last = max(last, e.end)
 	}
+	width := max(time.Millisecond, (last+chartPoints-1)/chartPoints)
+	n := int(last/width) + 1
+	type slice struct {
+		requests, grants, rejections int
+		latency, lag                 *hdrhistogram.Histogram
+	}
+	cuts := make([]slice, n)
+	for i := range cuts {
+		cuts[i].latency, cuts[i].lag = newHistogram(), newHistogram()
+	}
+	for _, e := range rec.events {
+		s := &cuts[int(e.end/width)]
+		s.requests++
+		_ = s.latency.RecordValue(e.latency.Microseconds())
+		switch e.outcome {
+		case "granted":
+			s.grants++
+		case "sold-out", "already-grabbed":
+			s.rejections++
+		}
+	}
+	for _, l := range lags {
+		if i := int(l.granted.Sub(rec.start) / width); i >= 0 && i < n {
+			_ = cuts[i].lag.RecordValue(l.lag.Microseconds())
+		}
+	}
+	per := width.Seconds()
+	out := make([]Point, n)
+	left := coupons
+	for i, s := range cuts {
+		left -= s.grants
+		out[i] = Point{At: float64(i+1) * per, Requests: float64(s.requests) / per, Grants: float64(s.grants) / per,
+			Rejections: float64(s.rejections) / per, P99Ms: float64(s.latency.ValueAtQuantile(99)) / 1000,
+			LagP99Ms: float64(s.lag.ValueAtQuantile(99)) / 1000, CouponsLeft: left}
+	}
+	for _, p := range rec.phases {
+		if i := int(p.start.Sub(rec.start) / width); i >= 0 && i < n && out[i].PhaseStarted == "" {
+			out[i].PhaseStarted = p.name
+		}
+	}
+	return out
 }
 
 // check holds the outcome against the invariants, from the answers, the
 // admin view of the stock and the read model.
-func (r *Report) check(ctx context.Context, c *client, rec *recorder, o options) error {
+func (r *Report) check(ctx context.Context, c *client, rec *recorder, sc scenario, promos []promotion, o options) error {
 	add := func(name string, ok bool, format string, args ...any) {
 		r.Invariants = append(r.Invariants, Invariant{name, ok, fmt.Sprintf(format, args...)})
 	}
 	// Grants first, then what already-grabbed answers said: both must name
-	// one coupon per customer.
-	winners := map[string]string{} // customer => coupon
+	// one coupon per customer and promotion.
+	winners := map[ask]string{} // => coupon
 	twice, wrong := 0, 0
 	for _, pass := range []struct {
 		outcome string
 		count   *int
 	}{{"granted", &twice}, {"already-grabbed", &wrong}} {
-		for customer, answers := range rec.answers {
-			for _, a := range answers {
-				if a.Outcome() != pass.outcome {
+		for a, answers := range rec.answers {
+			for _, ans := range answers {
+				if ans.Outcome() != pass.outcome {
 					continue
 				}
-				if prev, ok := winners[customer]; ok && prev != a.Coupon.ID {
+				if prev, ok := winners[a]; ok && prev != ans.Coupon.ID {
 					*pass.count++
 				}
-				winners[customer] = a.Coupon.ID
+				winners[a] = ans.Coupon.ID
 			}
 		}
 	}
-	for customer, answers := range rec.answers {
-		for _, a := range answers {
-			if a.Outcome() == "sold-out" && winners[customer] != "" {
+	asked := make([]int, len(promos))
+	for a, answers := range rec.answers {
+		asked[a.Promo]++
+		for _, ans := range answers {
+			if ans.Outcome() == "sold-out" && winners[a] != "" {
 				wrong++ // a holder must hear already-grabbed, with the coupon
 			}
 		}
 	}
-	asked := len(rec.answers)
-	want := min(o.Coupons, asked)
-	add("granted == min(C, customers who asked)", len(winners) == want, "%d customers hold a coupon, want min(%d, %d) = %d", len(winners), o.Coupons, asked, want)
+	want := 0
+	for i, n := range asked {
+		want += min(sc.Promotions[i], n)
+	}
+	add("granted == Σ min(C, customers who asked)", len(winners) == want, "%d coupons held, want %d over %d promotions", len(winners), want, len(promos))
 	add("no customer twice", twice == 0 && wrong == 0, "%d customers granted twice, %d answers contradicting a held coupon", twice, wrong)
-	add("every answer is in the contract", rec.counts["other"] == 0, "%d answers outside the contract", rec.counts["other"])
-
-	p, err := c.promotion(ctx, r.PromotionID)
-	if err != nil {
-		return err
+	other := 0
+	for _, p := range r.Phases {
+		other += p.Outcomes["other"]
 	}
-	add("left + granted == total", p.CouponsLeft+p.CouponsGranted == p.TotalCoupons && p.CouponsGranted == len(winners),
-		"left %d + granted %d = %d of %d; %d holders", p.CouponsLeft, p.CouponsGranted, p.CouponsLeft+p.CouponsGranted, p.TotalCoupons, len(winners))
+	add("every answer is in the contract", other == 0, "%d answers outside the contract", other)
 
-	r.ConvergedSeconds = converge(ctx, c, r.PromotionID, winners, o.Concurrency, time.Minute).Seconds()
-
-	// The read model: every holder's coupon exactly once, nobody else's.
+	holders := make([]int, len(promos))
+	for a := range winners {
+		holders[a.Promo]++
+	}
 	var mu sync.Mutex
-	mismatched, failed := 0, 0
-	customers := make([]string, 0, asked)
-	for customer := range rec.answers {
-		customers = append(customers, customer)
-	}
-	sort.Strings(customers)
-	forEach(o.Concurrency, len(customers), func(i int) {
-		got, err := c.coupons(ctx, customers[i], r.PromotionID)
+	bad, left, granted := []string{}, 0, 0
+	var ferr error
+	forEach(16, len(promos), func(i int) {
+		p, err := c.promotion(ctx, promos[i].ID)
 		mu.Lock()
 		defer mu.Unlock()
-		switch want := winners[customers[i]]; {
-		case err != nil:
-			failed++
-		case want == "" && len(got) != 0, want != "" && (len(got) != 1 || got[0].ID != want):
-			mismatched++
+		if err != nil {
+			ferr = err
+			return
+		}
+		left += p.CouponsLeft
+		granted += p.CouponsGranted
+		if p.CouponsLeft+p.CouponsGranted != p.TotalCoupons || p.CouponsGranted != holders[i] {
+			bad = append(bad, fmt.Sprintf("%s: left %d + granted %d of %d, %d holders", p.ID, p.CouponsLeft, p.CouponsGranted, p.TotalCoupons, holders[i]))
 		}
 	})
+	if ferr != nil {
+		return ferr
+	}
+	add("left + granted == total", len(bad) == 0, "left %d + granted %d = %d of %d; %d holders; %d promotions off %v",
+		left, granted, left+granted, r.Coupons, len(winners), len(bad), bad[:min(3, len(bad))])
+
+	converged, mismatched, failed := r.readModel(ctx, c, rec, promos, winners, o.Concurrency)
+	r.ConvergedSeconds = converged.Seconds()
 	add("read model == grants", mismatched == 0 && failed == 0,
-		"%d of %d customers' lists differ from their grants, %d unreadable", mismatched, len(customers), failed)
+		"%d customers' lists differ from their grants, %d unreadable", mismatched, failed)
 	return nil
+}
+
+// readModel polls every customer's list until each holds exactly the
+// coupons granted in this run (or a minute passes): it returns how long
+// that took after the sale, and the customers whose lists still differ or
+// could not be read.
+func (r *Report) readModel(ctx context.Context, c *client, rec *recorder, promos []promotion, winners map[ask]string, k int) (time.Duration, int, int) {
+	ours := map[string]bool{}
+	for _, p := range promos {
+		ours[p.ID] = true
+	}
+	want := map[string][]string{} // customer => coupons, sorted
+	for a := range rec.answers {
+		if _, ok := want[a.Customer]; !ok {
+			want[a.Customer] = nil
+		}
+		if id := winners[a]; id != "" {
+			want[a.Customer] = append(want[a.Customer], id)
+		}
+	}
+	pending := make([]string, 0, len(want))
+	for customer, ids := range want {
+		slices.Sort(ids)
+		pending = append(pending, customer)
+	}
+	sort.Strings(pending)
+	start := time.Now()
+	failed := 0
+	for len(pending) > 0 && time.Since(start) < time.Minute {
+		var mu sync.Mutex
+		var still []string
+		failed = 0
+		forEach(k, len(pending), func(i int) {
+			got, err := c.allCoupons(ctx, pending[i])
+			var ids []string
+			for _, x := range got {
+				if ours[x.PromotionID] {
+					ids = append(ids, x.ID)
+				}
+			}
+			slices.Sort(ids)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed++
+			}
+			if err != nil || !slices.Equal(ids, want[pending[i]]) {
+				still = append(still, pending[i])
+			}
+		})
+		pending = still
+		if len(pending) > 0 {
+			time.Sleep(pollEvery)
+		}
+	}
+	return time.Since(start), len(pending), failed
 }
 
 // Print writes the report for a person.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "SecKill flash sale: %d coupons, %d customers, %d requests, %d in flight, against %s\n\n",
-		r.Coupons, r.Customers, r.Requests, r.Concurrency, r.URL)
-	fmt.Fprintf(w, "sale            %.2f s\n", r.SaleSeconds)
-	fmt.Fprintf(w, "requests        %8.0f /s   (whole sale)\n", r.RequestsPerSecond)
-	fmt.Fprintf(w, "grants          %8.0f /s   (until sold out)\n", r.GrantsPerSecond)
-	fmt.Fprintf(w, "rejections      %8.0f /s   (sold-out and already-grabbed)\n", r.RejectionsPerSecond)
-	if r.Raw != nil {
-		fmt.Fprintf(w, "raw store limit %8.0f /s   (%d grant transactions straight to DynamoDB)\n", r.Raw.PerSecond, r.Raw.Transactions)
-		fmt.Fprintf(w, "grants / raw    %8.2f\n", r.RatioToRaw)
+	fmt.Fprintf(w, "SecKill %s: %d promotions, %d coupons, %d customers, %d requests, %d in flight, against %s\n",
+		r.Scenario, r.Promotions, r.Coupons, r.Customers, r.Requests, r.Concurrency, r.URL)
+	for _, p := range r.Phases {
+		fmt.Fprintf(w, "\nphase %-8s %7d requests in %6.2f s: %8.0f req/s", p.Name, p.Requests, p.Seconds, p.RequestsPerSecond)
+		if p.GrantsPerSecond > 0 {
+			fmt.Fprintf(w, ", %6.0f grants/s", p.GrantsPerSecond)
+		}
+		if p.CallsPerAnswer >= 0 {
+			fmt.Fprintf(w, ", %.3f DynamoDB calls per answer", p.CallsPerAnswer)
+		}
+		fmt.Fprintf(w, "\n  %-16s %7s %9s %9s %9s %9s\n", "outcome", "count", "p50 ms", "p90 ms", "p99 ms", "max ms")
+		outs := make([]string, 0, len(p.Latency))
+		for out := range p.Latency {
+			outs = append(outs, out)
+		}
+		slices.Sort(outs)
+		for _, out := range outs {
+			l := p.Latency[out]
+			fmt.Fprintf(w, "  %-16s %7d %9.1f %9.1f %9.1f %9.1f\n", out, l.Count, l.P50, l.P90, l.P99, l.Max)
+		}
 	}
-	fmt.Fprintf(w, "\n%-16s %7s %9s %9s %9s %9s\n", "outcome", "count", "p50 ms", "p90 ms", "p99 ms", "max ms")
-	outs := make([]string, 0, len(r.Latency))
-	for out := range r.Latency {
-		outs = append(outs, out)
-	}
-	slices.Sort(outs)
-	for _, out := range outs {
-		l := r.Latency[out]
-		fmt.Fprintf(w, "%-16s %7d %9.1f %9.1f %9.1f %9.1f\n", out, l.Count, l.P50, l.P90, l.P99, l.Max)
-	}
-	fmt.Fprintf(w, "%-16s %7d %9.1f %9.1f %9.1f %9.1f   (grant to visible in the customer's list)\n",
-		"read-model lag", r.Lag.Count, r.Lag.P50, r.Lag.P90, r.Lag.P99, r.Lag.Max)
+	fmt.Fprintf(w, "\nread-model lag  %7d %9.1f %9.1f %9.1f %9.1f ms (grant to visible in the customer's list)\n",
+		r.Lag.Count, r.Lag.P50, r.Lag.P90, r.Lag.P99, r.Lag.Max)
 	fmt.Fprintf(w, "read model complete %.2f s after the sale's last answer\n", r.ConvergedSeconds)
 	if r.Unseen > 0 {
 		fmt.Fprintf(w, "%d granted coupons never became visible\n", r.Unseen)
+	}
+	if b := r.Batches; b != nil {
+		fmt.Fprintf(w, "\ngroup commit: %d grants in %d transactions, mean %.1f, p50 %d, p90 %d, p99 %d, max %d grants per transaction\n",
+			b.Grants, b.Transactions, b.Mean, b.P50, b.P90, b.P99, b.Max)
+		for _, h := range b.Histogram {
+			if h.Count > 0 {
+				fmt.Fprintf(w, "  up to %3d grants %7d transactions\n", h.Size, h.Count)
+			}
+		}
+	}
+	for _, raw := range r.Raw {
+		fmt.Fprintf(w, "raw store limit, %2d grants per transaction, %d at once: %7.0f grants/s (%.0f transactions/s)\n",
+			raw.GrantsPerTransaction, raw.Workers, raw.GrantsPerSecond, raw.TransactionsPerSec)
+	}
+	if r.RatioToRaw > 0 {
+		fmt.Fprintf(w, "grants through the function / raw of the same pattern: %.2f\n", r.RatioToRaw)
 	}
 	for _, u := range r.Unexpected {
 		fmt.Fprintln(w, "unexpected:", u)
@@ -240,7 +418,7 @@ func (r *Report) Print(w io.Writer) {
 		if !i.OK {
 			mark = "FAIL"
 		}
-		fmt.Fprintf(w, "%s %-40s %s\n", mark, i.Name, i.Detail)
+		fmt.Fprintf(w, "%s %-42s %s\n", mark, i.Name, i.Detail)
 	}
 }
 
@@ -257,31 +435,4 @@ func (r *Report) Save(dir string) error {
 		return err
 	}
 	return r.Chart(filepath.Join(dir, "bench.png"))
-}
-
-// converge polls the read model until every holder's coupon is visible, or
-// the timeout; it returns how long that took.
-func converge(ctx context.Context, c *client, promo string, winners map[string]string, k int, timeout time.Duration) time.Duration {
-	start := time.Now()
-	pending := make([]string, 0, len(winners))
-	for customer := range winners {
-		pending = append(pending, customer)
-	}
-	for len(pending) > 0 && time.Since(start) < timeout {
-		var mu sync.Mutex
-		var still []string
-		forEach(k, len(pending), func(i int) {
-			got, err := c.coupons(ctx, pending[i], promo)
-			if err != nil || len(got) == 0 || got[0].ID != winners[pending[i]] {
-				mu.Lock()
-				still = append(still, pending[i])
-				mu.Unlock()
-			}
-		})
-		pending = still
-		if len(pending) > 0 {
-			time.Sleep(pollEvery)
-		}
-	}
-	return time.Since(start)
 }

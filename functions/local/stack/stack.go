@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -34,13 +35,29 @@ type Stack struct {
 	Store    *store.Store
 }
 
+// Hooks let the benchmark watch the grab function from inside: every
+// DynamoDB call it makes and the size of every batch it commits.
+type Hooks struct {
+	WrapGrabDB func(store.DB) store.DB
+	OnBatch    func(grants int)
+}
+
 // Run starts the stack, calls ready once it serves, and runs until ctx
 // ends; then it stops accepting, finishes in-flight requests, lets the
 // stream runner save its checkpoint, and stops DynamoDB Local.
 func Run(ctx context.Context, cfg config.Local, ready func(Stack)) error {
+	return RunWith(ctx, cfg, Hooks{}, ready)
+}
+
+// RunWith is Run with hooks.
+func RunWith(ctx context.Context, cfg config.Local, hooks Hooks, ready func(Stack)) error {
 	endpoint := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
 	if endpoint == "" {
-		ddb, err := ddblocal.Start(ctx, ddblocal.Options{DataDir: cfg.DataDir})
+		jvm := ddblocal.Throughput
+		if cfg.DynamoDBLocalJVM != "" {
+			jvm = strings.Fields(cfg.DynamoDBLocalJVM)
+		}
+		ddb, err := ddblocal.Start(ctx, ddblocal.Options{DataDir: cfg.DataDir, JVM: jvm})
 		if err != nil {
 			return err
 		}
@@ -79,15 +96,23 @@ func Run(ctx context.Context, cfg config.Local, ready func(Stack)) error {
 	if ready != nil {
 		ready(Stack{URL: url, Endpoint: endpoint, DB: db, Store: st})
 	}
-	return web.Serve(ctx, l, entry.WithMetrics(Router(st, cfg)))
+	grabStore := st
+	if hooks.WrapGrabDB != nil {
+		grabStore = store.New(hooks.WrapGrabDB(db), tables, cfg.StoreTimeout)
+	}
+	return web.Serve(ctx, l, entry.WithMetrics(router(st, grabStore, cfg, hooks.OnBatch)))
 }
 
 // Router serves the whole API from one process, as the gateway does in the
 // cloud.
-func Router(st *store.Store, cfg config.Local) *web.Router {
+func Router(st *store.Store, cfg config.Local) *web.Router { return router(st, st, cfg, nil) }
+
+func router(st, grabStore *store.Store, cfg config.Local, onBatch func(int)) *web.Router {
 	rt := web.NewRouter().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins)
 	admin.New(st, cfg.AdminToken, time.Now).Register(rt)
-	grab.FromConfig(st, cfg.Grab).Register(rt)
+	g := grab.FromConfig(grabStore, cfg.Grab)
+	g.Service().OnBatch(onBatch)
+	g.Register(rt)
 	coupons.New(st, time.Now).Register(rt)
 	return rt
 }
