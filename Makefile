@@ -110,7 +110,7 @@ bench-lists: node_modules/.installed
 	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkFirstPage$$' -benchtime 100x ./functions
 
 # Each fuzz target for FUZZTIME; the committed corpora also run in `make test`.
-FUZZ := ./functions/admin:FuzzParseDraft ./functions/grab:FuzzParseRequest \
+FUZZ := ./functions/admin:FuzzParseDraft ./functions/grab:FuzzParseRequest ./functions/grab:FuzzQuickBody \
         ./shared/sale:FuzzPathAndQuery ./shared/sale:FuzzParseTime ./shared/entry:FuzzHTTPEvent ./functions/projector:FuzzStreamEvent
 fuzz:
 	@for t in $(FUZZ); do \

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -103,11 +104,28 @@ func (o *observed) maxBatch() int {
 // server) over w's tables, its calls observed.
 func (w *world) instance(o *observed) string {
 	w.t.Helper()
-	o.DB = w.db
-	s := store.New(o, w.store.Tables(), ddbtest.CallTimeout)
-	srv := httptest.NewServer(grab.New(grab.NewService(s, time.Now, time.Second, 8)).Router().SetBudget(ddbtest.TestBudget))
+	srv := httptest.NewServer(w.handler(o))
 	w.t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// handler is a grab instance's handler over w's tables, its calls
+// observed.
+func (w *world) handler(o *observed) http.Handler {
+	if o.DB == nil {
+		o.DB = w.db
+	}
+	s := store.New(o, w.store.Tables(), ddbtest.CallTimeout)
+	return grab.New(grab.NewService(s, time.Now, time.Second, 8)).Router().SetBudget(ddbtest.TestBudget)
+}
+
+// serve answers one grab in memory, without a network.
+func serve(h http.Handler, promotionID, customer string) int {
+	r := httptest.NewRequest(http.MethodPost, "/promotions/"+promotionID+"/coupons", strings.NewReader(customerBody(customer)))
+	r.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec.Code
 }
 
 // stampede sends every customer of asks to one of urls, k at a time, and

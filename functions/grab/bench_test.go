@@ -91,3 +91,43 @@ func run(c, n int, op func(i int) bool) float64 {
 	wg.Wait()
 	return float64(ok) / time.Since(start).Seconds()
 }
+
+// BenchmarkAnswerFromMemory is the Go side of a rejection once a
+// promotion is sold out and its holders are loaded: router, body decoding,
+// the service, the problem or coupon answer and the request's log line,
+// with no network and no DynamoDB call. `go test -bench AnswerFromMemory
+// -cpuprofile` shows where the time goes.
+func BenchmarkAnswerFromMemory(b *testing.B) {
+	w := newWorld(b, nil)
+	o := &observed{}
+	url := w.instance(o)
+	p := w.promotion(20, time.Now().Add(-time.Second), time.Now().Add(time.Hour))
+	for i := range 40 {
+		grabOnce(b, url, p.ID, customerBody(fmt.Sprintf("c-%d", i)))
+	}
+	h := w.handler(o)
+	// Until the holders are in memory, an answer costs a read.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		before := o.calls.Load()
+		serve(h, p.ID, "c-0")
+		serve(h, p.ID, "c-39")
+		if o.calls.Load() == before {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.ReportAllocs()
+	calls := o.calls.Load()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			i++
+			if code := serve(h, p.ID, fmt.Sprintf("c-%d", i%40)); code != http.StatusConflict {
+				b.Fatalf("answered %d", code)
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(o.calls.Load()-calls)/float64(b.N), "dynamodb-calls/op")
+}

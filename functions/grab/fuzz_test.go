@@ -40,3 +40,24 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzQuickBody: whenever the fast reading of a grab body accepts it, the
+// strict decoder accepts it too and reads the same customer id.
+func FuzzQuickBody(f *testing.F) {
+	for _, b := range []string{`{"customerId":"alice"}`, ` { "customerId" : "a b" } `, `{"customerId":"a\u0041"}`,
+		`{"customerId":"é"}`, `{"customerId":"a"} x`, `{"customerId":"a","x":1}`, `{"customerId":"\t"}`, `{"customerId":""}`} {
+		f.Add([]byte(b))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		quick, ok := grab.QuickBody(body)
+		if !ok {
+			return
+		}
+		var strict struct {
+			CustomerID string `json:"customerId"`
+		}
+		if err := web.DecodeBytes(body, &strict); err != nil || strict.CustomerID != quick {
+			t.Fatalf("%q: quick read %q, strict read %q (%v)", body, quick, strict.CustomerID, err)
+		}
+	})
+}

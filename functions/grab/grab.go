@@ -40,12 +40,65 @@ func ParseRequest(promotionID string, body []byte) (string, sale.CustomerID, err
 	if err != nil {
 		return "", "", err
 	}
-	var b grabBody
-	if err := web.DecodeBytes(body, &b); err != nil {
-		return "", "", err
+	raw, ok := QuickBody(body)
+	if !ok {
+		var b grabBody
+		if err := web.DecodeBytes(body, &b); err != nil {
+			return "", "", err
+		}
+		raw = b.CustomerID
 	}
-	customer, err := sale.ParseCustomerID(b.CustomerID)
+	customer, err := sale.ParseCustomerID(raw)
 	return id, customer, err
+}
+
+// QuickBody reads the body nearly every client sends, {"customerId":"…"}
+// with optional white space and a value of printable ASCII without quotes
+// or escapes, without the strict decoder, which was the largest cost of an
+// answer from memory (the profile in the README). Such a value decodes to
+// itself, so the strict decoder would read the same; anything else is not
+// ok and goes to it. FuzzQuickBody holds the two to agreement.
+func QuickBody(body []byte) (customer string, ok bool) {
+	const key = `"customerId"`
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return "", false
+	}
+	i = skipSpace(body, i+1)
+	if len(body)-i < len(key) || string(body[i:i+len(key)]) != key {
+		return "", false
+	}
+	i = skipSpace(body, i+len(key))
+	if i >= len(body) || body[i] != ':' {
+		return "", false
+	}
+	i = skipSpace(body, i+1)
+	if i >= len(body) || body[i] != '"' {
+		return "", false
+	}
+	start := i + 1
+	for i = start; i < len(body) && body[i] != '"'; i++ {
+		if c := body[i]; c < 0x20 || c > 0x7e || c == '\\' {
+			return "", false
+		}
+	}
+	if i >= len(body) {
+		return "", false
+	}
+	value := body[start:i]
+	i = skipSpace(body, i+1)
+	if i >= len(body) || body[i] != '}' || skipSpace(body, i+1) != len(body) {
+		return "", false
+	}
+	return string(value), true
+}
+
+// skipSpace skips JSON white space from i.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 func (h *Handler) grab(w http.ResponseWriter, r *http.Request) {

@@ -245,7 +245,7 @@ func (s *Service) soldOut(ctx context.Context, e *entry, customer sale.CustomerI
 	case ok:
 		return &sale.AlreadyGrabbedError{Coupon: c}
 	case complete:
-		return fmt.Errorf("promotion %s: %w", e.promo.ID, sale.ErrSoldOut)
+		return sale.ErrSoldOut // the answer names the promotion; no error to build
 	}
 	s.loadHolders(ctx, e)
 	held, ok, err := s.store.Coupon(ctx, e.promo.ID, customer)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/seckill/seckill/shared/sale"
 )
@@ -130,10 +131,49 @@ func WriteProblem(w http.ResponseWriter, p *Problem) {
 	if p.Code == CodeTryAgain {
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h["Content-Type"] = problemType
+	h["Cache-Control"] = noStore
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	_, _ = w.Write(encoded(p))
+}
+
+// Header values every problem carries, shared rather than built per answer.
+var (
+	problemType = []string{"application/problem+json"}
+	noStore     = []string{"no-store"}
+)
+
+// bodies keeps the encoding of the rejections a stampede answers by the
+// thousand, whose text ProblemFor fixes (nothing of the request is in
+// them, so the map stays as small as that list), so that they are encoded
+// once, not per answer.
+var bodies sync.Map // staticKey → []byte
+
+var cached = map[string]bool{CodeSoldOut: true, CodeNotStarted: true, CodeFinished: true, CodeTryAgain: true, CodePromotionMissing: true}
+
+type staticKey struct {
+	status              int
+	code, title, detail string
+}
+
+func encoded(p *Problem) []byte {
+	static := cached[p.Code] && p.Field == "" && p.Coupon == nil && p.Type == "/problems/"+p.Code
+	key := staticKey{p.Status, p.Code, p.Title, p.Detail}
+	if static {
+		if b, ok := bodies.Load(key); ok {
+			return b.([]byte)
+		}
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		b = []byte(`{"type":"/problems/internal","title":"Internal error","status":500,"code":"internal"}`)
+	}
+	b = append(b, '\n')
+	if static {
+		bodies.Store(key, b)
+	}
+	return b
 }
 
 func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
