@@ -302,7 +302,7 @@ func TestInstancesShareAShard(t *testing.T) {
 	again := append(customers("c", 400), customers("new", 100)...)
 	first := stampede(t, []string{url}, p.ID, again, 16)
 	deadline := time.Now().Add(10 * time.Second)
-	for late.calls.Load() < 1+1+store.CouponBuckets && time.Now().Before(deadline) {
+	for late.calls.Load() < 1+1+int64(store.CouponBuckets(p)) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond) // promotion, shards, one query per bucket
 	}
 	before := late.calls.Load()

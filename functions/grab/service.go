@@ -248,7 +248,7 @@ func (s *Service) soldOut(ctx context.Context, e *entry, customer sale.CustomerI
 		return sale.ErrSoldOut // the answer names the promotion; no error to build
 	}
 	s.loadHolders(ctx, e)
-	held, ok, err := s.store.Coupon(ctx, e.promo.ID, customer)
+	held, ok, err := s.store.Coupon(ctx, e.promo, customer)
 	switch {
 	case err != nil:
 		return err
@@ -276,7 +276,7 @@ func (s *Service) loadHolders(ctx context.Context, e *entry) {
 		return
 	}
 	s.holding.DoChan(p.ID, func() (any, error) {
-		all, err := s.store.Holders(context.WithoutCancel(ctx), p.ID, s.maxHolders)
+		all, err := s.store.Holders(context.WithoutCancel(ctx), p, s.maxHolders)
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		if err != nil || len(all) != p.TotalCoupons {

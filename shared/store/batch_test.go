@@ -104,7 +104,7 @@ func TestGrabBatch(t *testing.T) {
 
 	// Holders: every coupon, each customer once, through the buckets.
 	for _, p := range []sale.Promotion{a, b} {
-		all, err := s.Holders(ctx, p.ID, 1000)
+		all, err := s.Holders(ctx, p, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,19 +112,19 @@ func TestGrabBatch(t *testing.T) {
 			t.Fatalf("holders of %s: %d, granted %d", p.ID, len(all), want)
 		}
 		for c, coupon := range all {
-			got, ok, err := s.Coupon(ctx, p.ID, c)
+			got, ok, err := s.Coupon(ctx, p, c)
 			if err != nil || !ok || got != coupon {
 				t.Fatalf("holder %s: %+v, stored %+v %v %v", c, coupon, got, ok, err)
 			}
 		}
 	}
-	if all, err := s.Holders(ctx, a.ID, 2); err != nil || all != nil {
+	if all, err := s.Holders(ctx, a, 2); err != nil || all != nil {
 		t.Fatalf("over the limit: %v %v", all, err)
 	}
 }
 
-// TestHoldersSpreadOverBuckets: a promotion's coupons land in many item
-// collections, never one, and Holders finds all of them.
+// TestHoldersSpreadOverBuckets: a promotion's coupons land in as many item
+// collections as it has shards, never one, and Holders finds all of them.
 func TestHoldersSpreadOverBuckets(t *testing.T) {
 	t.Parallel()
 	s, db := ddbtest.Store(t)
@@ -140,7 +140,7 @@ func TestHoldersSpreadOverBuckets(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	all, err := s.Holders(ctx, p.ID, 1000)
+	all, err := s.Holders(ctx, p, 1000)
 	if err != nil || len(all) != 500 {
 		t.Fatalf("holders: %d %v", len(all), err)
 	}
@@ -156,8 +156,8 @@ func TestHoldersSpreadOverBuckets(t *testing.T) {
 	for _, it := range out.Items {
 		parts[it["pk"].(*types.AttributeValueMemberS).Value]++
 	}
-	if len(parts) != store.CouponBuckets {
-		t.Fatalf("500 coupons in %d partitions, want %d", len(parts), store.CouponBuckets)
+	if want := store.CouponBuckets(p); len(parts) != want || want != 5 {
+		t.Fatalf("500 coupons in %d partitions, want %d", len(parts), want)
 	}
 }
 

@@ -101,7 +101,7 @@ func (s *Store) BatchInput(grants []Grant, now time.Time) (in *dynamodb.Transact
 	for i, g := range grants {
 		items = append(items, types.TransactWriteItem{Put: &types.Put{
 			TableName:                           aws.String(s.tables.Sale),
-			Item:                                mustMarshal(toCouponItem(g.Coupon, g.Shard)),
+			Item:                                mustMarshal(toCouponItem(g.Promotion, g.Coupon, g.Shard)),
 			ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}})
@@ -231,14 +231,14 @@ func (s *Store) Grab(ctx context.Context, p sale.Promotion, shard int, c sale.Co
 	return fmt.Errorf("grab: cancelled for no reason given: %w", sale.ErrUnavailable)
 }
 
-// Coupon reads the coupon customer holds of promotionID, consistently; ok
-// is false when the customer holds none.
-func (s *Store) Coupon(ctx context.Context, promotionID string, customer sale.CustomerID) (sale.Coupon, bool, error) {
+// Coupon reads the coupon customer holds of p, consistently; ok is false
+// when the customer holds none.
+func (s *Store) Coupon(ctx context.Context, p sale.Promotion, customer sale.CustomerID) (sale.Coupon, bool, error) {
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.tables.Sale),
-		Key:            keyOf(couponPK(promotionID, customer), string(customer)),
+		Key:            keyOf(couponPK(p, customer), string(customer)),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -296,7 +296,7 @@ const holderReaders = 8
 // happen any more (every shard empty) is the answer the complete and final
 // set of holders: every grant wrote its coupon in the transaction that
 // took its stock.
-func (s *Store) Holders(ctx context.Context, id string, limit int) (map[sale.CustomerID]sale.Coupon, error) {
+func (s *Store) Holders(ctx context.Context, p sale.Promotion, limit int) (map[sale.CustomerID]sale.Coupon, error) {
 	var (
 		mu  sync.Mutex
 		out = map[sale.CustomerID]sale.Coupon{}
@@ -304,12 +304,12 @@ func (s *Store) Holders(ctx context.Context, id string, limit int) (map[sale.Cus
 	errTooMany := errors.New("too many holders")
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(holderReaders)
-	for b := range CouponBuckets {
+	for b := range CouponBuckets(p) {
 		g.Go(func() error {
 			in := &dynamodb.QueryInput{
 				TableName:                 aws.String(s.tables.Sale),
 				KeyConditionExpression:    aws.String("pk = :pk"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: couponBucketPK(id, b)}},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: couponBucketPK(p.ID, b)}},
 				ConsistentRead:            aws.Bool(true),
 			}
 			for {

@@ -32,18 +32,20 @@ func shardKey(id string, n int) string {
 	return "S#" + id + "#" + strconv.Itoa(n)
 }
 
-// CouponBuckets is how many item collections hold one promotion's coupons.
-// A bucket is chosen by a hash of the customer id, so the one-per-customer
-// check stays a condition on one item (partition key and customer), the
-// grants of a sale spread over CouponBuckets partitions instead of landing
-// on one, and the holders of a promotion can be enumerated with strongly
-// consistent Queries, one per bucket, which a GSI could not give.
-const CouponBuckets = 32
+// CouponBuckets is how many item collections hold a promotion's coupons:
+// as many as it has inventory shards (1 to 32), so that the coupon puts of
+// a sale spread over as many partitions as its decrements do. A bucket is
+// chosen by a hash of the customer id, so the one-per-customer check stays
+// a condition on one item (partition key and customer), and the holders of
+// a promotion can be enumerated with strongly consistent Queries, one per
+// bucket, which a GSI could not give. The count cannot change under a
+// coupon: shards change only before the first grant.
+func CouponBuckets(p sale.Promotion) int { return max(1, p.Shards) }
 
-// couponPK is the partition of the coupon customer holds of promotionID;
-// the customer id is its sort key.
-func couponPK(promotionID string, customer sale.CustomerID) string {
-	return couponBucketPK(promotionID, bucketOf(customer))
+// couponPK is the partition of the coupon customer holds of p; the
+// customer id is its sort key.
+func couponPK(p sale.Promotion, customer sale.CustomerID) string {
+	return couponBucketPK(p.ID, bucketOf(customer, CouponBuckets(p)))
 }
 
 func couponBucketPK(promotionID string, bucket int) string {
@@ -51,13 +53,13 @@ func couponBucketPK(promotionID string, bucket int) string {
 }
 
 // bucketOf is FNV-1a, inlined to keep the hot path free of allocations.
-func bucketOf(customer sale.CustomerID) int {
+func bucketOf(customer sale.CustomerID, buckets int) int {
 	h := uint32(2166136261)
 	for i := 0; i < len(customer); i++ {
 		h ^= uint32(customer[i])
 		h *= 16777619
 	}
-	return int(h % CouponBuckets)
+	return int(h % uint32(buckets))
 }
 
 // Times are stored as Unix milliseconds so that conditions can compare them.
@@ -142,9 +144,9 @@ type CouponItem struct {
 	Shard       int     `dynamodbav:"shard"`
 }
 
-func toCouponItem(c sale.Coupon, shard int) CouponItem {
+func toCouponItem(p sale.Promotion, c sale.Coupon, shard int) CouponItem {
 	return CouponItem{
-		PK: couponPK(c.PromotionID, sale.CustomerID(c.CustomerID)), SK: c.CustomerID, Kind: KindCoupon,
+		PK: couponPK(p, sale.CustomerID(c.CustomerID)), SK: c.CustomerID, Kind: KindCoupon,
 		CouponID: c.ID, PromotionID: c.PromotionID, CustomerID: c.CustomerID,
 		Discount: c.Discount, GrabbedAt: millis(c.GrabbedAt), Shard: shard,
 	}

@@ -47,7 +47,7 @@ const batchWriteMax = 25
 func (s *Store) ProjectCoupons(ctx context.Context, cs []sale.Coupon) []error {
 	errs := make([]error, len(cs))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
+	sem := make(chan struct{}, 8)
 	for from := 0; from < len(cs); from += batchWriteMax {
 		to := min(from+batchWriteMax, len(cs))
 		sem <- struct{}{}

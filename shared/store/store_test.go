@@ -85,7 +85,7 @@ func TestGrabOutcomes(t *testing.T) {
 	if err := s.Grab(ctx, p, 0, sale.Coupon{ID: "c6", PromotionID: p.ID, CustomerID: "erin"}, now.Add(2*time.Hour)); !errors.Is(err, store.ErrStale) && !errors.Is(err, store.ErrShardEmpty) {
 		t.Fatalf("grab after finish: got %v", err)
 	}
-	got, ok, err := s.Coupon(ctx, p.ID, "alice")
+	got, ok, err := s.Coupon(ctx, p, "alice")
 	if err != nil || !ok || got != c {
 		t.Fatalf("got %+v %v %v, want %+v", got, ok, err, c)
 	}

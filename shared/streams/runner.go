@@ -56,6 +56,7 @@ type Runner struct {
 	iterators map[string]*string // shard id → next iterator
 	retries   map[string]int     // sequence number → failed deliveries
 	lagMillis atomic.Int64
+	readFor   time.Duration // the last GetRecords, for the batch's log line
 	// The runner is its checkpoints' only writer: it reads each from the
 	// table once, then keeps it, so a busy poll costs no reads for them.
 	saved map[string]checkpoint // by cpKey
@@ -115,6 +116,15 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		if n > 0 {
 			wait = r.opts.Poll
+		}
+		if n > 0 && n < int(r.opts.BatchSize)/4 && err == nil {
+			// A trickle: let records gather for a moment, so that each poll
+			// and batch write carries more of them.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(r.opts.Poll / 4):
+			}
 		}
 		if n == 0 || err != nil {
 			select {
@@ -215,7 +225,9 @@ func (r *Runner) readShard(ctx context.Context, arn string, sh types.Shard) (int
 		}
 		it = out.ShardIterator
 	}
+	read := time.Now()
 	got, err := r.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(r.opts.BatchSize)})
+	r.readFor = time.Since(read)
 	if err != nil {
 		delete(r.iterators, id) // expired or trimmed: start again from the checkpoint
 		return 0, fmt.Errorf("get records: %w", err)
@@ -245,7 +257,9 @@ func (r *Runner) deliver(ctx context.Context, arn, shard string, recs []types.Re
 	for i, rec := range recs {
 		ev.Records[i] = Record(arn, rec)
 	}
+	handled := time.Now()
 	resp, err := r.handle(ctx, ev)
+	handleFor := time.Since(handled)
 	if err != nil {
 		return 0, fmt.Errorf("handler: %w", err)
 	}
@@ -276,7 +290,8 @@ func (r *Runner) deliver(ctx context.Context, arn, shard string, recs []types.Re
 		r.lagMillis.Store(time.Since(*t).Milliseconds())
 		metrics.Current().StreamRecordAge(time.Since(*t))
 	}
-	slog.Info("stream batch projected", "shard", shard, "records", done, "record_age_ms", r.lagMillis.Load())
+	slog.Info("stream batch projected", "shard", shard, "records", done, "record_age_ms", r.lagMillis.Load(),
+		"read_ms", r.readFor.Milliseconds(), "handle_ms", handleFor.Milliseconds())
 	return done, r.save(ctx, arn, shard, aws.ToString(last.SequenceNumber), false)
 }
 
