@@ -223,11 +223,11 @@ func (st *stock) settle(shard, left int) {
 	st.left[shard] = max(0, min(st.left[shard], left))
 }
 
-func (st *stock) release(shard int, conflict bool) {
+func (st *stock) release(shard int, hop bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.busy[shard] = false
-	if conflict {
+	if hop {
 		st.avoid = shard
 	}
 }
@@ -286,9 +286,10 @@ func (b *batcher) commit(bt batch) {
 		}
 	default:
 		// Unknown outcome: every member learns it by trying again. The
-		// shards' bounds stay as they were, still upper bounds.
+		// shards' bounds stay as they were, still upper bounds. A throttled
+		// or slow shard is likely a hot partition: the next try hops.
 		for _, g := range bt.groups {
-			g.stock.release(g.ref.Shard, false)
+			g.stock.release(g.ref.Shard, true)
 		}
 		for _, p := range bt.members {
 			p.done <- err
