@@ -22,12 +22,11 @@ import (
 	"github.com/seckill/seckill/shared/store"
 )
 
-// observed counts one instance's DynamoDB calls and what its grant
+// observed counts one instance's DynamoDB calls (Calls) and what its grant
 // transactions looked like; conflict, when set, makes DynamoDB "cancel" a
 // transaction with TransactionConflict instead of running it.
 type observed struct {
-	store.DB
-	calls      atomic.Int64
+	store.CountingDB
 	writes     atomic.Int64
 	mu         sync.Mutex
 	sizes      []int // coupon puts per transaction sent
@@ -36,23 +35,7 @@ type observed struct {
 	conflict   func() bool
 }
 
-func (o *observed) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	o.calls.Add(1)
-	return o.DB.GetItem(ctx, in, opts...)
-}
-
-func (o *observed) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	o.calls.Add(1)
-	return o.DB.Query(ctx, in, opts...)
-}
-
-func (o *observed) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
-	o.calls.Add(1)
-	return o.DB.BatchGetItem(ctx, in, opts...)
-}
-
 func (o *observed) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	o.calls.Add(1)
 	o.writes.Add(1)
 	puts := 0
 	for _, it := range in.TransactItems {
@@ -64,6 +47,7 @@ func (o *observed) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 	o.sizes = append(o.sizes, puts)
 	o.mu.Unlock()
 	if o.conflict != nil && o.conflict() {
+		o.Calls.Add(1)
 		reasons := make([]types.CancellationReason, len(in.TransactItems))
 		for i := range reasons {
 			reasons[i].Code = aws.String("None")
@@ -71,7 +55,7 @@ func (o *observed) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 		reasons[rand.IntN(len(reasons))].Code = aws.String("TransactionConflict")
 		return nil, &types.TransactionCanceledException{Message: aws.String("Transaction cancelled"), CancellationReasons: reasons}
 	}
-	out, err := o.DB.TransactWriteItems(ctx, in, opts...)
+	out, err := o.CountingDB.TransactWriteItems(ctx, in, opts...)
 	var canceled *types.TransactionCanceledException
 	if puts > 1 && errors.As(err, &canceled) {
 		o.mu.Lock()
@@ -206,7 +190,7 @@ func TestGroupCommit(t *testing.T) {
 		}
 	}
 	writes := o.writes.Load()
-	t.Logf("300 grants in %d transactions, largest batch %d coupons, %d calls for %d answers", writes, o.maxBatch(), o.calls.Load(), len(answers))
+	t.Logf("300 grants in %d transactions, largest batch %d coupons, %d calls for %d answers", writes, o.maxBatch(), o.Calls.Load(), len(answers))
 	if granted != 300 {
 		t.Errorf("%d answered 201, want 300", granted)
 	}
@@ -302,16 +286,16 @@ func TestInstancesShareAShard(t *testing.T) {
 	again := append(customers("c", 400), customers("new", 100)...)
 	first := stampede(t, []string{url}, p.ID, again, 16)
 	deadline := time.Now().Add(10 * time.Second)
-	for late.calls.Load() < 1+1+int64(store.CouponBuckets(p)) && time.Now().Before(deadline) {
+	for late.Calls.Load() < 1+1+int64(store.CouponBuckets(p)) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond) // promotion, shards, one query per bucket
 	}
-	before := late.calls.Load()
+	before := late.Calls.Load()
 	second := stampede(t, []string{url}, p.ID, again, 16)
 	w.checkAnswers(p.ID, append(first, second...))
 	if n := late.writes.Load(); n != 0 {
 		t.Errorf("the instance started after the sell-out sent %d transactions", n)
 	}
-	if n := late.calls.Load() - before; n != 0 {
+	if n := late.Calls.Load() - before; n != 0 {
 		t.Errorf("%d answers after the holders loaded cost %d DynamoDB calls, want 0", len(second), n)
 	}
 	for _, x := range second {

@@ -108,16 +108,16 @@ func BenchmarkAnswerFromMemory(b *testing.B) {
 	h := w.handler(o)
 	// Until the holders are in memory, an answer costs a read.
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		before := o.calls.Load()
+		before := o.Calls.Load()
 		serve(h, p.ID, "c-0")
 		serve(h, p.ID, "c-39")
-		if o.calls.Load() == before {
+		if o.Calls.Load() == before {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	b.ReportAllocs()
-	calls := o.calls.Load()
+	calls := o.Calls.Load()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
@@ -129,5 +129,5 @@ func BenchmarkAnswerFromMemory(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	b.ReportMetric(float64(o.calls.Load()-calls)/float64(b.N), "dynamodb-calls/op")
+	b.ReportMetric(float64(o.Calls.Load()-calls)/float64(b.N), "dynamodb-calls/op")
 }

@@ -23,11 +23,9 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/seckill/seckill/functions/local/stack"
 	"github.com/seckill/seckill/shared/config"
@@ -127,10 +125,10 @@ func run(ctx context.Context, o options) (*Report, error) {
 	}
 	cfg.DataDir, cfg.Port = "", 0 // in memory, on a free port
 	cfg.AdminToken = o.Token
-	var calls atomic.Int64
+	counted := &store.CountingDB{}
 	sizes := &batchSizes{h: hdrhistogram.New(1, 100, 3)}
 	hooks := stack.Hooks{
-		WrapGrabDB: func(db store.DB) store.DB { return &countingDB{DB: db, calls: &calls} },
+		WrapGrabDB: func(db store.DB) store.DB { counted.DB = db; return counted },
 		OnBatch:    sizes.add,
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -145,7 +143,7 @@ func run(ctx context.Context, o options) (*Report, error) {
 		return nil, fmt.Errorf("local stack: %w", err)
 	}
 	o.URL = s.URL
-	rep, err := simulate(ctx, o, func() (int64, bool) { return calls.Load(), true }, sizes.reset, func(rep *Report) error {
+	rep, err := simulate(ctx, o, func() (int64, bool) { return counted.Calls.Load(), true }, sizes.reset, func(rep *Report) error {
 		rep.Batches = sizes.figures()
 		return measureRaw(ctx, s.Store, o, cfg.Grab.InFlight, rep)
 	})
@@ -228,47 +226,6 @@ func measureRaw(ctx context.Context, st *store.Store, o options, inFlight int, r
 		rep.RatioToRaw = best / last.GrantsPerSecond
 	}
 	return nil
-}
-
-// countingDB counts every call the grab function makes to DynamoDB.
-type countingDB struct {
-	store.DB
-	calls *atomic.Int64
-}
-
-func (c *countingDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	c.calls.Add(1)
-	return c.DB.GetItem(ctx, in, o...)
-}
-
-func (c *countingDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	c.calls.Add(1)
-	return c.DB.Query(ctx, in, o...)
-}
-
-func (c *countingDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
-	c.calls.Add(1)
-	return c.DB.BatchGetItem(ctx, in, o...)
-}
-
-func (c *countingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.calls.Add(1)
-	return c.DB.TransactWriteItems(ctx, in, o...)
-}
-
-func (c *countingDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	c.calls.Add(1)
-	return c.DB.PutItem(ctx, in, o...)
-}
-
-func (c *countingDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	c.calls.Add(1)
-	return c.DB.DeleteItem(ctx, in, o...)
-}
-
-func (c *countingDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
-	c.calls.Add(1)
-	return c.DB.BatchWriteItem(ctx, in, o...)
 }
 
 // batchSizes is the histogram of grants per transaction.
