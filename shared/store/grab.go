@@ -59,39 +59,44 @@ func (e *BatchError) Error() string {
 	return fmt.Sprintf("grant batch cancelled: %d held, %d shards short or stale, conflict %v", len(e.Held), len(e.Shards), e.Conflict)
 }
 
-// BatchInput builds the one transaction of a batch of grants: per shard
+// shardGroup is one shard a batch touches: its promotion and how many of
+// the batch's grants it serves.
+type shardGroup struct {
+	ref   ShardRef
+	promo sale.Promotion
+	k     int
+}
+
+// batchInput builds the one transaction of a batch of grants: per shard
 // touched one decrement by the number of its grants, then every coupon put,
 // each only if the customer holds none. index maps each of the
 // transaction's items to its grant (coupon puts) or to -1-i for the i-th
-// shard of refs. A customer appears at most once per promotion in a batch:
-// two puts of one item would make DynamoDB refuse the whole transaction.
-// It is exported so that the benchmark can issue exactly this write pattern
-// straight to DynamoDB.
-func (s *Store) BatchInput(grants []Grant, now time.Time) (in *dynamodb.TransactWriteItemsInput, refs []ShardRef, index []int) {
-	counts := map[ShardRef]int{}
-	promos := map[ShardRef]sale.Promotion{}
+// of groups.
+func (s *Store) batchInput(grants []Grant, now time.Time) (in *dynamodb.TransactWriteItemsInput, groups []shardGroup, index []int) {
+	groupOf := map[ShardRef]int{} // into groups
 	for _, g := range grants {
 		ref := ShardRef{g.Promotion.ID, g.Shard}
-		if counts[ref] == 0 {
-			refs = append(refs, ref)
-			promos[ref] = g.Promotion
+		i, ok := groupOf[ref]
+		if !ok {
+			i = len(groups)
+			groupOf[ref] = i
+			groups = append(groups, shardGroup{ref: ref, promo: g.Promotion})
 		}
-		counts[ref]++
+		groups[i].k++
 	}
-	items := make([]types.TransactWriteItem, 0, len(refs)+len(grants))
-	index = make([]int, 0, len(refs)+len(grants))
+	items := make([]types.TransactWriteItem, 0, len(groups)+len(grants))
+	index = make([]int, 0, len(groups)+len(grants))
 	at := strconv.FormatInt(millis(now), 10)
-	for i, ref := range refs {
-		p, k := promos[ref], strconv.Itoa(counts[ref])
+	for i, g := range groups {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:                aws.String(s.tables.Sale),
-			Key:                      keyOf(shardKey(ref.PromotionID, ref.Shard), shardSK),
+			Key:                      keyOf(shardKey(g.ref.PromotionID, g.ref.Shard), shardSK),
 			UpdateExpression:         aws.String("SET #left = #left - :k, granted = granted + :k"),
 			ConditionExpression:      aws.String(shardCondition),
 			ExpressionAttributeNames: map[string]string{"#left": "left"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":k":   &types.AttributeValueMemberN{Value: k},
-				":v":   &types.AttributeValueMemberN{Value: strconv.Itoa(p.Version)},
+				":k":   &types.AttributeValueMemberN{Value: strconv.Itoa(g.k)},
+				":v":   &types.AttributeValueMemberN{Value: strconv.Itoa(g.promo.Version)},
 				":now": &types.AttributeValueMemberN{Value: at},
 			},
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -107,7 +112,7 @@ func (s *Store) BatchInput(grants []Grant, now time.Time) (in *dynamodb.Transact
 		}})
 		index = append(index, i)
 	}
-	return &dynamodb.TransactWriteItemsInput{TransactItems: items}, refs, index
+	return &dynamodb.TransactWriteItemsInput{TransactItems: items}, groups, index
 }
 
 // MaxBatchItems is DynamoDB's limit of items in one transaction.
@@ -123,15 +128,16 @@ func (s *Store) GrabBatch(ctx context.Context, grants []Grant, now time.Time) er
 	// DynamoDB refuses a transaction touching one item twice (DynamoDB
 	// Local instead reports one put as failing on the other): a caller's bug
 	// either way, refused here the same on both.
-	seen := make(map[string]bool, len(grants))
+	type holder struct{ promotion, customer string }
+	seen := make(map[holder]bool, len(grants))
 	for _, g := range grants {
-		k := g.Promotion.ID + "#" + g.Coupon.CustomerID
+		k := holder{g.Promotion.ID, g.Coupon.CustomerID}
 		if seen[k] {
 			return fmt.Errorf("grab batch: customer %q twice for promotion %s", g.Coupon.CustomerID, g.Promotion.ID)
 		}
 		seen[k] = true
 	}
-	in, refs, index := s.BatchInput(grants, now)
+	in, groups, index := s.batchInput(grants, now)
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 	_, err := s.db.TransactWriteItems(ctx, in)
@@ -155,12 +161,12 @@ func (s *Store) GrabBatch(ctx context.Context, grants []Grant, now time.Time) er
 				out.Held[index[i]] = held
 				continue
 			}
-			ref := refs[-1-index[i]]
-			state, err := shardState(r.Item, grants, ref)
+			g := groups[-1-index[i]]
+			state, err := shardState(r.Item, g)
 			if err != nil {
 				return err
 			}
-			out.Shards[ref] = state
+			out.Shards[g.ref] = state
 		case "TransactionConflict":
 			out.Conflict = true
 		case "ThrottlingError", "ProvisionedThroughputExceeded":
@@ -173,7 +179,7 @@ func (s *Store) GrabBatch(ctx context.Context, grants []Grant, now time.Time) er
 }
 
 // shardState reads a shard's old image from a failed condition.
-func shardState(item map[string]types.AttributeValue, grants []Grant, ref ShardRef) (ShardState, error) {
+func shardState(item map[string]types.AttributeValue, g shardGroup) (ShardState, error) {
 	if item == nil {
 		return ShardState{Stale: true}, nil // deleted: the promotion went
 	}
@@ -181,25 +187,13 @@ func shardState(item map[string]types.AttributeValue, grants []Grant, ref ShardR
 	if err := attributevalue.UnmarshalMap(item, &sh); err != nil {
 		return ShardState{}, fmt.Errorf("decode shard: %w", err)
 	}
-	var p sale.Promotion
-	for _, g := range grants {
-		if g.Promotion.ID == ref.PromotionID {
-			p = g.Promotion
-			break
-		}
-	}
+	p := g.promo
 	if sh.Version != p.Version || sh.PublishAt != millis(p.PublishAt) || sh.FinishAt != millis(p.FinishAt) {
 		return ShardState{Stale: true}, nil
 	}
 	// Same version: the stock was short, or else only the window can have
 	// failed, which the caller checked against the same promotion and clock.
-	k := 0
-	for _, g := range grants {
-		if g.Promotion.ID == ref.PromotionID && g.Shard == ref.Shard {
-			k++
-		}
-	}
-	if sh.Left < k {
+	if sh.Left < g.k {
 		return ShardState{Left: max(0, sh.Left)}, nil
 	}
 	return ShardState{Stale: true}, nil

@@ -56,7 +56,6 @@ type Runner struct {
 	iterators map[string]*string // shard id → next iterator
 	retries   map[string]int     // sequence number → failed deliveries
 	lagMillis atomic.Int64
-	readFor   time.Duration // the last GetRecords, for the batch's log line
 	// The runner is its checkpoints' only writer: it reads each from the
 	// table once, then keeps it, so a busy poll costs no reads for them.
 	saved map[string]checkpoint // by cpKey
@@ -227,13 +226,13 @@ func (r *Runner) readShard(ctx context.Context, arn string, sh types.Shard) (int
 	}
 	read := time.Now()
 	got, err := r.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(r.opts.BatchSize)})
-	r.readFor = time.Since(read)
+	readFor := time.Since(read)
 	if err != nil {
 		delete(r.iterators, id) // expired or trimmed: start again from the checkpoint
 		return 0, fmt.Errorf("get records: %w", err)
 	}
 	if len(got.Records) > 0 {
-		done, err := r.deliver(ctx, arn, id, got.Records)
+		done, err := r.deliver(ctx, arn, id, got.Records, readFor)
 		if err != nil || done < len(got.Records) {
 			// Redeliver from the checkpoint, as Lambda does with a partial
 			// batch failure.
@@ -251,8 +250,9 @@ func (r *Runner) readShard(ctx context.Context, arn string, sh types.Shard) (int
 }
 
 // deliver hands one batch to the handler and checkpoints every record before
-// the first failure. It returns how many records are done.
-func (r *Runner) deliver(ctx context.Context, arn, shard string, recs []types.Record) (int, error) {
+// the first failure. It returns how many records are done; readFor is how
+// long reading the batch took, for its log line.
+func (r *Runner) deliver(ctx context.Context, arn, shard string, recs []types.Record, readFor time.Duration) (int, error) {
 	ev := events.DynamoDBEvent{Records: make([]events.DynamoDBEventRecord, len(recs))}
 	for i, rec := range recs {
 		ev.Records[i] = Record(arn, rec)
@@ -291,7 +291,7 @@ func (r *Runner) deliver(ctx context.Context, arn, shard string, recs []types.Re
 		metrics.Current().StreamRecordAge(time.Since(*t))
 	}
 	slog.Info("stream batch projected", "shard", shard, "records", done, "record_age_ms", r.lagMillis.Load(),
-		"read_ms", r.readFor.Milliseconds(), "handle_ms", handleFor.Milliseconds())
+		"read_ms", readFor.Milliseconds(), "handle_ms", handleFor.Milliseconds())
 	return done, r.save(ctx, arn, shard, aws.ToString(last.SequenceNumber), false)
 }
 

@@ -153,13 +153,13 @@ var bodies sync.Map // staticKey → []byte
 var cached = map[string]bool{CodeSoldOut: true, CodeNotStarted: true, CodeFinished: true, CodeTryAgain: true, CodePromotionMissing: true}
 
 type staticKey struct {
-	status              int
-	code, title, detail string
+	status                   int
+	typ, code, title, detail string
 }
 
 func encoded(p *Problem) []byte {
-	static := cached[p.Code] && p.Field == "" && p.Coupon == nil && p.Type == "/problems/"+p.Code
-	key := staticKey{p.Status, p.Code, p.Title, p.Detail}
+	static := cached[p.Code] && p.Field == "" && p.Coupon == nil
+	key := staticKey{p.Status, p.Type, p.Code, p.Title, p.Detail}
 	if static {
 		if b, ok := bodies.Load(key); ok {
 			return b.([]byte)
