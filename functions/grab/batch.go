@@ -43,6 +43,22 @@ type batcher struct {
 	mu       sync.Mutex
 	queue    []*pending
 	inflight int
+	// sending counts, per customer and promotion, the grants in a
+	// transaction now. Another ask of theirs waits for the outcome instead
+	// of going beside it: should the first win, the second's coupon put
+	// would cancel a whole batch of others.
+	sending map[holderKey]int
+}
+
+type holderKey struct {
+	promo    string
+	customer sale.CustomerID
+}
+
+// answer is the outcome of a grab that pack settles without a write.
+type answer struct {
+	p   *pending
+	err error
 }
 
 // do queues p and waits for its outcome: nil (granted), a
@@ -78,8 +94,8 @@ func (b *batcher) run() {
 			b.inflight--
 		}
 		b.mu.Unlock()
-		for _, p := range answered {
-			p.done <- errRepack
+		for _, a := range answered {
+			a.p.done <- a.err
 		}
 		if len(batch.members) == 0 {
 			return
@@ -105,29 +121,31 @@ type group struct {
 // store.MaxBatchItems items (one per shard touched, one per coupon), each
 // customer once per promotion, grants of a promotion packed onto shards not
 // already in a transaction of this instance (which could only conflict) in
-// numbers their stock can take. Grabs whose promotion has no stock left at
-// all are answered (answered), to hear sold-out; grabs whose caller left
-// are dropped; the rest stays queued, in order. It runs under b.mu.
-func (b *batcher) pack(now time.Time) (bt batch, answered []*pending) {
+// numbers their stock can take. A customer already seen to hold a coupon
+// is answered with it; one whose grant is in a transaction now waits for
+// its outcome. Grabs whose promotion has no stock left at all are answered
+// too, to go again and hear sold-out; grabs whose caller left are dropped;
+// the rest stays queued, in order. It runs under b.mu.
+func (b *batcher) pack(now time.Time) (bt batch, answered []answer) {
 	bt.now = now
 	type open struct {
 		g   int // index into bt.groups
 		cap int
 	}
 	opened := map[*stock]*open{}
-	type key struct {
-		promo    string
-		customer sale.CustomerID
-	}
-	seen := map[key]bool{}
+	seen := map[holderKey]bool{}
 	items := 0
 	keep := b.queue[:0]
 	for _, p := range b.queue {
 		if p.ctx.Err() != nil {
 			continue
 		}
-		k := key{p.e.promo.ID, p.customer}
-		if seen[k] || items >= store.MaxBatchItems {
+		if c, ok, _ := p.e.holders.get(p.customer); ok {
+			answered = append(answered, answer{p, &sale.AlreadyGrabbedError{Coupon: c}})
+			continue
+		}
+		k := holderKey{p.e.promo.ID, p.customer}
+		if seen[k] || b.sending[k] > 0 || items >= store.MaxBatchItems {
 			keep = append(keep, p)
 			continue
 		}
@@ -141,7 +159,7 @@ func (b *batcher) pack(now time.Time) (bt batch, answered []*pending) {
 			shard, left, state := st.reserve()
 			switch state {
 			case stockGone:
-				answered = append(answered, p)
+				answered = append(answered, answer{p, errRepack})
 				continue
 			case stockBusy:
 				keep = append(keep, p)
@@ -160,6 +178,12 @@ func (b *batcher) pack(now time.Time) (bt batch, answered []*pending) {
 		p.shard = g.ref.Shard
 		p.coupon.GrabbedAt = now.Truncate(time.Millisecond).UTC()
 		bt.members = append(bt.members, p)
+	}
+	if b.sending == nil {
+		b.sending = map[holderKey]int{}
+	}
+	for _, p := range bt.members {
+		b.sending[holderKey{p.e.promo.ID, p.customer}]++
 	}
 	clear(b.queue[len(keep):])
 	b.queue = keep
@@ -260,6 +284,10 @@ func (b *batcher) commit(bt batch) {
 			g.stock.take(g.ref.Shard, g.n)
 		}
 		for _, p := range bt.members {
+			p.e.holders.add(p.customer, p.coupon, b.svc.maxHolders)
+		}
+		b.sent(bt)
+		for _, p := range bt.members {
 			p.done <- nil
 		}
 	case errors.As(err, &be):
@@ -270,6 +298,7 @@ func (b *batcher) commit(bt batch) {
 				g.stock.release(g.ref.Shard, be.Conflict)
 			}
 		}
+		b.sent(bt)
 		for i, p := range bt.members {
 			s, short := be.Shards[store.ShardRef{PromotionID: p.e.promo.ID, Shard: p.shard}]
 			held, isHeld := be.Held[i]
@@ -291,8 +320,22 @@ func (b *batcher) commit(bt batch) {
 		for _, g := range bt.groups {
 			g.stock.release(g.ref.Shard, true)
 		}
+		b.sent(bt)
 		for _, p := range bt.members {
 			p.done <- err
+		}
+	}
+}
+
+// sent lets the members' customers ask again: their outcome is known, and
+// a grant that landed is among the holders.
+func (b *batcher) sent(bt batch) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range bt.members {
+		k := holderKey{p.e.promo.ID, p.customer}
+		if b.sending[k]--; b.sending[k] <= 0 {
+			delete(b.sending, k)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package grab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -83,8 +84,28 @@ func TestPack(t *testing.T) {
 		e := testEntry("A", 0, 0)
 		bt := &batcher{queue: []*pending{queued(ctx, e, "x"), queued(gone, testEntry("B", 5), "y")}}
 		got, answered := bt.pack(now)
-		if len(got.members) != 0 || len(answered) != 1 || answered[0].customer != "x" || len(bt.queue) != 0 {
+		if len(got.members) != 0 || len(answered) != 1 || answered[0].p.customer != "x" || len(bt.queue) != 0 {
 			t.Fatalf("packed %d, answered %d, queue %d", len(got.members), len(answered), len(bt.queue))
+		}
+	})
+
+	t.Run("a holder is answered; a customer in a transaction now waits for it", func(t *testing.T) {
+		e := testEntry("A", 50)
+		e.holders.add("held", sale.Coupon{ID: "C1"}, 10)
+		bt := &batcher{queue: []*pending{queued(ctx, e, "held"), queued(ctx, e, "x")}}
+		first, answered := bt.pack(now)
+		var ag *sale.AlreadyGrabbedError
+		if len(first.members) != 1 || len(answered) != 1 || !errors.As(answered[0].err, &ag) || ag.Coupon.ID != "C1" {
+			t.Fatalf("packed %d, answered %+v", len(first.members), answered)
+		}
+		bt.queue = append(bt.queue, queued(ctx, e, "x"))
+		e.stock.release(first.groups[0].ref.Shard, false)
+		if again, _ := bt.pack(now); len(again.members) != 0 || len(bt.queue) != 1 {
+			t.Fatalf("x asked again while its grant was sent: packed %d, queue %d", len(again.members), len(bt.queue))
+		}
+		bt.sent(first)
+		if again, _ := bt.pack(now); len(again.members) != 1 {
+			t.Fatalf("after the outcome: packed %d", len(again.members))
 		}
 	})
 }

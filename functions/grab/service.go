@@ -156,12 +156,11 @@ func (s *Service) Grab(ctx context.Context, id string, customer sale.CustomerID)
 	if c, ok, _ := e.holders.get(customer); ok {
 		return sale.Coupon{}, &sale.AlreadyGrabbedError{Coupon: c}
 	}
+	// A grant is remembered by the batch that made it, before anyone of
+	// the same customer may ask again; a coupon learnt held, here.
 	c, err := s.grab(ctx, id, e, customer)
 	var held *sale.AlreadyGrabbedError
-	switch {
-	case err == nil:
-		e.holders.add(customer, c, s.maxHolders)
-	case errors.As(err, &held):
+	if errors.As(err, &held) {
 		e.holders.add(customer, held.Coupon, s.maxHolders)
 	}
 	return c, err
@@ -201,6 +200,7 @@ func (s *Service) grab(ctx context.Context, id string, e *entry, customer sale.C
 		case errors.As(err, &held) && (held.Coupon.ID == p.coupon.ID || slices.Contains(ambiguous, held.Coupon.ID)):
 			// This request's own coupon: an earlier try of this attempt (the
 			// SDK's, after a dropped answer) or of an ambiguous one landed.
+			e.holders.add(customer, held.Coupon, s.maxHolders)
 			return held.Coupon, nil
 		case errors.Is(err, errRepack):
 			continue

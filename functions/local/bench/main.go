@@ -254,7 +254,7 @@ func (b *batchSizes) figures() *BatchFigures {
 	}
 	f := &BatchFigures{Transactions: b.h.TotalCount(), Mean: b.h.Mean(), P50: b.h.ValueAtQuantile(50),
 		P90: b.h.ValueAtQuantile(90), P99: b.h.ValueAtQuantile(99), Max: b.h.Max()}
-	f.Grants = int64(math.Round(f.Mean * float64(f.Transactions)))
+	f.GrantsSent = int64(math.Round(f.Mean * float64(f.Transactions)))
 	bars := []int{1, 2, 4, 8, 16, 32, 64, 99}
 	counts := make([]int64, len(bars))
 	for _, bar := range b.h.Distribution() {
