@@ -58,7 +58,7 @@ func BenchmarkFirstPage(b *testing.B) {
 	for range n {
 		cs = append(cs, sale.Coupon{ID: ulid.Make().String(), PromotionID: "P", CustomerID: "carol", Discount: 0.7, GrabbedAt: now.UTC()})
 	}
-	for _, err := range s.ProjectCoupons(ctx, cs) {
+	for _, err := range s.ProjectCoupons(ctx, cs, store.Batched) {
 		if err != nil {
 			b.Fatal(err)
 		}

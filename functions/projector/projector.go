@@ -20,8 +20,19 @@ import (
 
 // Projector writes coupons into the read model.
 type Projector struct {
-	store *store.Store
+	store       *store.Store
+	writes      store.Writes
+	onProjected func([]sale.Coupon)
 }
+
+// Writes sets how a batch's coupons are written: store.Batched, the
+// default, suits DynamoDB; the local stack uses store.Transacted.
+func (p *Projector) Writes(w store.Writes) { p.writes = w }
+
+// OnProjected has f told of the coupons of each batch once they are
+// written, so that the benchmark can measure every grant's lag, not a
+// sample; nil, the default, tells no one.
+func (p *Projector) OnProjected(f func([]sale.Coupon)) { p.onProjected = f }
 
 // New returns a projector over s.
 func New(s *store.Store) *Projector { return &Projector{store: s} }
@@ -49,7 +60,7 @@ func (p *Projector) Handle(ctx context.Context, ev events.DynamoDBEvent) (events
 			from = append(from, i)
 		}
 	}
-	for k, err := range p.store.ProjectCoupons(ctx, coupons) {
+	for k, err := range p.store.ProjectCoupons(ctx, coupons, p.writes) {
 		errs[from[k]] = err
 	}
 
@@ -62,13 +73,20 @@ func (p *Projector) Handle(ctx context.Context, ev events.DynamoDBEvent) (events
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
 		}
 	}
+	var written []sale.Coupon
 	for k, c := range coupons {
 		if errs[from[k]] == nil {
+			if p.onProjected != nil {
+				written = append(written, c)
+			}
 			projected++
 			if oldest.IsZero() || c.GrabbedAt.Before(oldest) {
 				oldest = c.GrabbedAt
 			}
 		}
+	}
+	if len(written) > 0 {
+		p.onProjected(written)
 	}
 	if projected > 0 || len(resp.BatchItemFailures) > 0 {
 		// Grant to visible, for the batch's oldest grant: the read model's lag.

@@ -110,6 +110,11 @@ type Stream struct {
 	// and each poll costs the same whatever it carries.
 	StreamPoll  time.Duration `envconfig:"STREAM_POLL" default:"100ms"`
 	StreamBatch int32         `envconfig:"STREAM_BATCH" default:"1000"`
+	// StreamWriteTimeout bounds each write the projector makes for the
+	// runner, in place of StoreTimeout: nobody waits on it, and a write
+	// given up while DynamoDB is saturated is done again from the
+	// checkpoint, which only adds to the load (README, read-model lag).
+	StreamWriteTimeout time.Duration `envconfig:"STREAM_WRITE_TIMEOUT" default:"8s"`
 }
 
 // Projector configures the projector. Under Lambda only Store is read; the
@@ -138,6 +143,10 @@ type Local struct {
 	// DynamoDBLocalJVM replaces the Java options of the DynamoDB Local the
 	// stack starts, space separated; empty means ddblocal.Throughput.
 	DynamoDBLocalJVM string `envconfig:"DYNAMODB_LOCAL_JVM"`
+	// ProjectTransacted has the projector write 100 coupons to a
+	// transaction instead of 25 to a BatchWriteItem: DynamoDB Local keeps
+	// up with a sale on disk only so (store.Transacted).
+	ProjectTransacted bool `envconfig:"PROJECT_TRANSACTED" default:"true"`
 	// A storefront served from any local port may call the local stack.
 	CORSOrigins []string `envconfig:"CORS_ORIGINS" default:"http://localhost:*,http://127.0.0.1:*"`
 }

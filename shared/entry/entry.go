@@ -145,7 +145,7 @@ func Stream(function string, build func(*store.Store) streams.Handler) {
 		if err != nil {
 			return err
 		}
-		f := build(store.New(db, cfg.Tables(), cfg.StoreTimeout))
+		f := build(store.New(db, cfg.Tables(), cfg.StreamWriteTimeout))
 		sc, err := store.NewStreamsClient(ctx, "")
 		if err != nil {
 			return err

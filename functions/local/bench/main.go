@@ -29,6 +29,7 @@ import (
 
 	"github.com/seckill/seckill/functions/local/stack"
 	"github.com/seckill/seckill/shared/config"
+	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/store"
 )
 
@@ -127,9 +128,11 @@ func run(ctx context.Context, o options) (*Report, error) {
 	cfg.AdminToken = o.Token
 	counted := &store.CountingDB{}
 	sizes := &batchSizes{h: hdrhistogram.New(1, 100, 3)}
+	written := &writeLags{h: newHistogram()}
 	hooks := stack.Hooks{
-		WrapGrabDB: func(db store.DB) store.DB { counted.DB = db; return counted },
-		OnBatch:    sizes.add,
+		WrapGrabDB:  func(db store.DB) store.DB { counted.DB = db; return counted },
+		OnBatch:     sizes.add,
+		OnProjected: written.add,
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -143,8 +146,10 @@ func run(ctx context.Context, o options) (*Report, error) {
 		return nil, fmt.Errorf("local stack: %w", err)
 	}
 	o.URL = s.URL
-	rep, err := simulate(ctx, o, func() (int64, bool) { return counted.Calls.Load(), true }, sizes.reset, func(rep *Report) error {
+	warm := func() { sizes.reset(); written.reset() }
+	rep, err := simulate(ctx, o, func() (int64, bool) { return counted.Calls.Load(), true }, warm, func(rep *Report) error {
 		rep.Batches = sizes.figures()
+		rep.Written = written.figures()
 		return measureRaw(ctx, s.Store, o, cfg.Grab.InFlight, rep)
 	})
 	cancel()
@@ -272,4 +277,43 @@ func (b *batchSizes) figures() *BatchFigures {
 		f.Histogram = append(f.Histogram, SizeCount{Size: up, Count: counts[i]})
 	}
 	return f
+}
+
+// writeLags measures every grant's read-model lag from inside: from the
+// grant's time to the projector's write, which is when a customer's list
+// shows it. The grant's time is taken before its transaction commits, so
+// this is an upper bound.
+type writeLags struct {
+	mu    sync.Mutex
+	h     *hdrhistogram.Histogram
+	since time.Time // grants before it are the warm-up's
+}
+
+func (l *writeLags) add(cs []sale.Coupon) {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range cs {
+		if c.GrabbedAt.Before(l.since) {
+			continue
+		}
+		_ = l.h.RecordValue(max(0, now.Sub(c.GrabbedAt).Microseconds()))
+	}
+}
+
+func (l *writeLags) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.h.Reset()
+	l.since = time.Now()
+}
+
+func (l *writeLags) figures() *Percentiles {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.h.TotalCount() == 0 {
+		return nil
+	}
+	p := percentiles(l.h, 1000)
+	return &p
 }

@@ -33,6 +33,9 @@ type Report struct {
 	Lag        Percentiles `json:"readModelLagMs"`
 	LagSamples int         `json:"readModelLagSamples"`
 	Unseen     int         `json:"readModelUnseen"`
+	// Written is every grant's lag, grant to the projector's write, where
+	// the run can see inside the projector (in-process only).
+	Written *Percentiles `json:"readModelWriteLagMs,omitempty"`
 	// ConvergedSeconds is how long after the sale's last answer every
 	// holder's coupon was visible.
 	ConvergedSeconds float64 `json:"readModelConvergedSeconds"`
@@ -391,6 +394,10 @@ func (r *Report) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nread-model lag  %7d %9.1f %9.1f %9.1f %9.1f ms (grant to visible in the customer's list)\n",
 		r.Lag.Count, r.Lag.P50, r.Lag.P90, r.Lag.P99, r.Lag.Max)
+	if l := r.Written; l != nil {
+		fmt.Fprintf(w, "read-model lag  %7d %9.1f %9.1f %9.1f %9.1f ms (every grant, grant to the projector's write)\n",
+			l.Count, l.P50, l.P90, l.P99, l.Max)
+	}
 	fmt.Fprintf(w, "read model complete %.2f s after the sale's last answer\n", r.ConvergedSeconds)
 	if r.Unseen > 0 {
 		fmt.Fprintf(w, "%d granted coupons never became visible\n", r.Unseen)

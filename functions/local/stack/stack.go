@@ -22,6 +22,7 @@ import (
 	"github.com/seckill/seckill/shared/config"
 	"github.com/seckill/seckill/shared/ddblocal"
 	"github.com/seckill/seckill/shared/entry"
+	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/store"
 	"github.com/seckill/seckill/shared/streams"
 	"github.com/seckill/seckill/shared/web"
@@ -35,11 +36,15 @@ type Stack struct {
 	Store    *store.Store
 }
 
-// Hooks let the benchmark watch the grab function from inside: every
-// DynamoDB call it makes and the size of every batch it commits.
+// Hooks let the benchmark watch the functions from inside: every DynamoDB
+// call grab makes, the size of every batch it commits, and every coupon the
+// projector writes.
 type Hooks struct {
 	WrapGrabDB func(store.DB) store.DB
 	OnBatch    func(grants int)
+	// OnProjected is told of the coupons the projector wrote, batch by
+	// batch.
+	OnProjected func([]sale.Coupon)
 }
 
 // Run starts the stack, calls ready once it serves, and runs until ctx
@@ -80,7 +85,13 @@ func RunWith(ctx context.Context, cfg config.Local, hooks Hooks, ready func(Stac
 	if err != nil {
 		return err
 	}
-	runner := streams.New(db, streamsClient, tables.Sale, tables.Checkpoints, projector.New(st).Handle,
+	projectStore := store.New(db, tables, cfg.StreamWriteTimeout)
+	proj := projector.New(projectStore)
+	proj.OnProjected(hooks.OnProjected)
+	if cfg.ProjectTransacted {
+		proj.Writes(store.Transacted)
+	}
+	runner := streams.New(db, streamsClient, tables.Sale, tables.Checkpoints, proj.Handle,
 		streams.Options{Poll: cfg.StreamPoll, BatchSize: cfg.StreamBatch})
 	runCtx, stopRunner := context.WithCancel(ctx)
 	runnerDone := make(chan error, 1)
