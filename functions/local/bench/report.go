@@ -412,8 +412,8 @@ func (r *Report) Print(w io.Writer) {
 		}
 	}
 	for _, raw := range r.Raw {
-		fmt.Fprintf(w, "raw store limit, %2d grants per transaction, %d at once: %7.0f grants/s (%.0f transactions/s)\n",
-			raw.GrantsPerTransaction, raw.Workers, raw.GrantsPerSecond, raw.TransactionsPerSec)
+		fmt.Fprintf(w, "raw store limit, %2d grants on %2d shards per transaction, %d at once: %7.0f grants/s (%.0f transactions/s)\n",
+			raw.GrantsPerTransaction, raw.ShardsPerTransaction, raw.Workers, raw.GrantsPerSecond, raw.TransactionsPerSec)
 	}
 	if r.RatioToRaw > 0 {
 		fmt.Fprintf(w, "grants through the function / raw of the same pattern: %.2f\n", r.RatioToRaw)

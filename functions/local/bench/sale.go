@@ -60,10 +60,13 @@ func warmUp(ctx context.Context, c *client, k, n int) error {
 }
 
 // RawResult is the store's own limit for one write pattern: transactions
-// of k grants (one shard decrement by k and k coupon puts), from workers at
-// once, each on its own shard, issued straight to DynamoDB.
+// of k grants, from workers at once, issued straight to DynamoDB. The k
+// grants go to one shard (one decrement by k and k coupon puts), as in a
+// sale of one promotion, or to k shards (k decrements by one and k puts),
+// as when a batch serves many promotions.
 type RawResult struct {
 	GrantsPerTransaction int     `json:"grantsPerTransaction"`
+	ShardsPerTransaction int     `json:"shardsPerTransaction"`
 	Workers              int     `json:"workers"`
 	Transactions         int     `json:"transactions"`
 	Seconds              float64 `json:"seconds"`
@@ -71,7 +74,7 @@ type RawResult struct {
 	GrantsPerSecond      float64 `json:"grantsPerSecond"`
 }
 
-func rawRate(ctx context.Context, st *store.Store, n, k, workers int) (RawResult, error) {
+func rawRate(ctx context.Context, st *store.Store, n, k, workers int, spread bool) (RawResult, error) {
 	const shards = sale.MaxShards
 	n = (n + shards - 1) / shards * shards // every shard takes n/shards transactions of k
 	now := time.Now()
@@ -90,7 +93,12 @@ func rawRate(ctx context.Context, st *store.Store, n, k, workers int) (RawResult
 	forEach(workers, n, func(i int) {
 		grants := make([]store.Grant, k)
 		for j := range grants {
-			grants[j] = store.Grant{Promotion: p, Shard: i % shards, Coupon: sale.Coupon{ID: ulid.Make().String(), PromotionID: p.ID,
+			shard := i % shards
+			if spread {
+				// Over all transactions every shard takes n*k/shards grants.
+				shard = (i*k + j) % shards
+			}
+			grants[j] = store.Grant{Promotion: p, Shard: shard, Coupon: sale.Coupon{ID: ulid.Make().String(), PromotionID: p.ID,
 				CustomerID: fmt.Sprintf("raw-%d-%d", i, j), Discount: p.Discount, GrabbedAt: time.Now().Truncate(time.Millisecond)}}
 		}
 		for try := 0; ; try++ {
@@ -106,7 +114,11 @@ func rawRate(ctx context.Context, st *store.Store, n, k, workers int) (RawResult
 		}
 	})
 	secs := time.Since(start).Seconds()
-	return RawResult{GrantsPerTransaction: k, Workers: workers, Transactions: n, Seconds: secs,
+	shardsPer := 1
+	if spread {
+		shardsPer = min(k, shards)
+	}
+	return RawResult{GrantsPerTransaction: k, ShardsPerTransaction: shardsPer, Workers: workers, Transactions: n, Seconds: secs,
 		TransactionsPerSec: float64(n) / secs, GrantsPerSecond: float64(n*k) / secs}, ferr
 }
 
