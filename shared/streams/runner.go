@@ -54,7 +54,12 @@ type Runner struct {
 	opts        Options
 
 	iterators map[string]*string // shard id → next iterator
-	retries   map[string]int     // sequence number → failed deliveries
+	// ahead holds, by shard id, the read of the next batch started while
+	// the batch before it is handled: under load a read and a batch's
+	// writes each wait their turn in DynamoDB Local, and doing them one
+	// after the other made every batch's records wait for both.
+	ahead     map[string]chan fetched
+	retries   map[string]int // sequence number → failed deliveries
 	lagMillis atomic.Int64
 	// The runner is its checkpoints' only writer: it reads each from the
 	// table once, then keeps it, so a busy poll costs no reads for them.
@@ -89,7 +94,66 @@ func New(ddb *dynamodb.Client, st *dynamodbstreams.Client, table, checkpoints st
 		opts.PollTimeout = 10 * time.Second
 	}
 	return &Runner{ddb: ddb, streams: st, table: table, checkpoints: checkpoints, handle: h, opts: opts,
-		iterators: map[string]*string{}, retries: map[string]int{}, saved: map[string]checkpoint{}}
+		iterators: map[string]*string{}, ahead: map[string]chan fetched{}, retries: map[string]int{}, saved: map[string]checkpoint{}}
+}
+
+// fetched is the answer of one GetRecords.
+type fetched struct {
+	out     *dynamodbstreams.GetRecordsOutput
+	err     error
+	readFor time.Duration
+}
+
+// readAhead starts reading it's batch. The read outlives the poll that
+// starts it (the next poll takes it), so it has its own deadline; a read
+// nobody takes, after a failed delivery or at shutdown, is dropped, and its
+// records are read again from the checkpoint.
+func (r *Runner) readAhead(it *string) chan fetched {
+	ch := make(chan fetched, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), r.opts.PollTimeout)
+		defer cancel()
+		read := time.Now()
+		out, err := r.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(r.opts.BatchSize)})
+		ch <- fetched{out: out, err: err, readFor: time.Since(read)}
+	}()
+	return ch
+}
+
+// read returns the shard's next batch: the one read ahead if there is
+// one, else a fresh read from its iterator.
+func (r *Runner) read(ctx context.Context, arn, id string, cp checkpoint) (fetched, error) {
+	if ch, ok := r.ahead[id]; ok {
+		delete(r.ahead, id)
+		var f fetched
+		select {
+		case f = <-ch:
+		case <-ctx.Done():
+			delete(r.iterators, id) // start again from the checkpoint
+			return fetched{}, ctx.Err()
+		}
+		if f.err != nil || len(f.out.Records) > 0 || f.out.NextShardIterator == nil {
+			return f, nil
+		}
+		// Started as the batch before was handed over, it found nothing:
+		// what came since is read now, not a poll later.
+		r.iterators[id] = f.out.NextShardIterator
+	}
+	it := r.iterators[id]
+	if it == nil {
+		in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(arn), ShardId: aws.String(id), ShardIteratorType: types.ShardIteratorTypeTrimHorizon}
+		if cp.seq != "" {
+			in.ShardIteratorType, in.SequenceNumber = types.ShardIteratorTypeAfterSequenceNumber, aws.String(cp.seq)
+		}
+		out, err := r.streams.GetShardIterator(ctx, in)
+		if err != nil {
+			return fetched{}, fmt.Errorf("shard iterator: %w", err)
+		}
+		it = out.ShardIterator
+	}
+	read := time.Now()
+	out, err := r.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(r.opts.BatchSize)})
+	return fetched{out: out, err: err, readFor: time.Since(read)}, nil
 }
 
 // Lag is the age of the newest record delivered, at its delivery, from the
@@ -115,15 +179,6 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		if n > 0 {
 			wait = r.opts.Poll
-		}
-		if n > 0 && n < int(r.opts.BatchSize)/4 && err == nil {
-			// A trickle: let records gather for a moment, so that each poll
-			// and batch write carries more of them.
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(r.opts.Poll / 4):
-			}
 		}
 		if n == 0 || err != nil {
 			select {
@@ -212,31 +267,27 @@ func (r *Runner) readShard(ctx context.Context, arn string, sh types.Shard) (int
 			return 0, nil
 		}
 	}
-	it := r.iterators[id]
-	if it == nil {
-		in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(arn), ShardId: aws.String(id), ShardIteratorType: types.ShardIteratorTypeTrimHorizon}
-		if cp.seq != "" {
-			in.ShardIteratorType, in.SequenceNumber = types.ShardIteratorTypeAfterSequenceNumber, aws.String(cp.seq)
-		}
-		out, err := r.streams.GetShardIterator(ctx, in)
-		if err != nil {
-			return 0, fmt.Errorf("shard iterator: %w", err)
-		}
-		it = out.ShardIterator
-	}
-	read := time.Now()
-	got, err := r.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(r.opts.BatchSize)})
-	readFor := time.Since(read)
+	f, err := r.read(ctx, arn, id, cp)
 	if err != nil {
+		return 0, err
+	}
+	got := f.out
+	if f.err != nil {
 		delete(r.iterators, id) // expired or trimmed: start again from the checkpoint
-		return 0, fmt.Errorf("get records: %w", err)
+		return 0, fmt.Errorf("get records: %w", f.err)
 	}
 	if len(got.Records) > 0 {
-		done, err := r.deliver(ctx, arn, id, got.Records, readFor)
+		// Records are flowing: read the next batch while this one is
+		// handled. An idle stream is read only when the runner polls.
+		if got.NextShardIterator != nil {
+			r.ahead[id] = r.readAhead(got.NextShardIterator)
+		}
+		done, err := r.deliver(ctx, arn, id, got.Records, f.readFor)
 		if err != nil || done < len(got.Records) {
 			// Redeliver from the checkpoint, as Lambda does with a partial
 			// batch failure.
 			delete(r.iterators, id)
+			delete(r.ahead, id)
 			return done, err
 		}
 	}
