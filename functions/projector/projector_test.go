@@ -243,3 +243,65 @@ func scanReadModel(t *testing.T, db *dynamodb.Client, table string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestFailedRecordRedeliveredPastReadAhead: the runner reads a batch ahead
+// while it hands over the one before; when a record of that one fails, the
+// batch read ahead must be dropped and delivery resume at the failed
+// record, or every record after it in its batch would be skipped.
+func TestFailedRecordRedeliveredPastReadAhead(t *testing.T) {
+	t.Parallel()
+	s, db := ddbtest.Store(t)
+	ctx := context.Background()
+	sc, err := store.NewStreamsClient(ctx, ddbtest.Endpoint(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := s.Tables()
+	p := activePromotion(t, s, 300)
+	for i := range 300 { // all on the stream before the runner starts: every batch is full
+		c := sale.Coupon{ID: ulid.Make().String(), PromotionID: p.ID, CustomerID: fmt.Sprintf("c-%03d", i), Discount: p.Discount, GrabbedAt: time.Now().Truncate(time.Millisecond).UTC()}
+		if err := grabUntil(ctx, s, p, i%p.Shards, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	calls, failedSeq, seen := 0, "", 0
+	handle := func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+		mu.Lock()
+		calls++
+		fail := -1
+		for i, rec := range ev.Records {
+			k, ok := rec.Change.NewImage["kind"]
+			if !ok || k.String() != store.KindCoupon {
+				continue
+			}
+			if calls == 3 && fail < 0 && failedSeq == "" {
+				fail, failedSeq = i, rec.Change.SequenceNumber
+			}
+			if rec.Change.SequenceNumber == failedSeq {
+				seen++
+			}
+		}
+		mu.Unlock()
+		if fail < 0 {
+			return projector.New(s).Handle(ctx, ev)
+		}
+		// As a failure does: what comes before the record is done, it and
+		// what follows are not.
+		resp, err := projector.New(s).Handle(ctx, events.DynamoDBEvent{Records: ev.Records[:fail]})
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: failedSeq})
+		return resp, err
+	}
+	r := streams.New(db, sc, tables.Sale, tables.Checkpoints, handle, streams.Options{Poll: 20 * time.Millisecond, BatchSize: 50})
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = r.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	waitForCount(t, db, tables.Coupons, 300)
+	mu.Lock()
+	defer mu.Unlock()
+	if failedSeq == "" || seen < 2 {
+		t.Fatalf("record %q was handed over %d times, want a failure and a redelivery", failedSeq, seen)
+	}
+}
