@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/seckill/seckill/functions/projector"
@@ -88,10 +89,7 @@ func TestStreamToReadModel(t *testing.T) {
 	t.Parallel()
 	s, db := ddbtest.Store(t)
 	ctx := context.Background()
-	sc, err := store.NewStreamsClient(ctx, ddbtest.Endpoint(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := streamsClient(t)
 	tables := s.Tables()
 	var coupons atomic.Int64 // coupon records handed to the projector
 	handle := func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
@@ -252,10 +250,7 @@ func TestFailedRecordRedeliveredPastReadAhead(t *testing.T) {
 	t.Parallel()
 	s, db := ddbtest.Store(t)
 	ctx := context.Background()
-	sc, err := store.NewStreamsClient(ctx, ddbtest.Endpoint(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := streamsClient(t)
 	tables := s.Tables()
 	p := activePromotion(t, s, 300)
 	for i := range 300 { // all on the stream before the runner starts: every batch is full
@@ -304,4 +299,13 @@ func TestFailedRecordRedeliveredPastReadAhead(t *testing.T) {
 	if failedSeq == "" || seen < 2 {
 		t.Fatalf("record %q was handed over %d times, want a failure and a redelivery", failedSeq, seen)
 	}
+}
+
+func streamsClient(t *testing.T) *dynamodbstreams.Client {
+	t.Helper()
+	sc, err := store.NewStreamsClient(context.Background(), ddbtest.Endpoint(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }
