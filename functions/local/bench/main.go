@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,6 +48,9 @@ type options struct {
 	WarmUp      int     // coupons sold before the run, to warm the JIT
 	Out         string
 	Progress    io.Writer // nil: no progress bar
+	// AllLags returns every grant's read-model lag where the run sees
+	// inside the projector (in-process); nil: the chart draws the sample.
+	AllLags func() []lagSample
 }
 
 func main() {
@@ -147,6 +151,7 @@ func run(ctx context.Context, o options) (*Report, error) {
 	}
 	o.URL = s.URL
 	warm := func() { sizes.reset(); written.reset() }
+	o.AllLags = written.all
 	rep, err := simulate(ctx, o, func() (int64, bool) { return counted.Calls.Load(), true }, warm, func(rep *Report) error {
 		rep.Batches = sizes.figures()
 		rep.Written = written.figures()
@@ -288,10 +293,11 @@ func (b *batchSizes) figures() *BatchFigures {
 // grant's time is taken before its transaction commits, so this is an
 // upper bound.
 type writeLags struct {
-	mu    sync.Mutex
-	h     *hdrhistogram.Histogram
-	since time.Time // grants before it are the warm-up's
-	seen  map[string]bool
+	mu      sync.Mutex
+	h       *hdrhistogram.Histogram
+	samples []lagSample // by grant time, for the chart
+	since   time.Time   // grants before it are the warm-up's
+	seen    map[string]bool
 }
 
 func (l *writeLags) add(cs []sale.Coupon) {
@@ -303,6 +309,7 @@ func (l *writeLags) add(cs []sale.Coupon) {
 			continue
 		}
 		l.seen[c.ID] = true
+		l.samples = append(l.samples, lagSample{c.GrabbedAt, max(0, now.Sub(c.GrabbedAt))})
 		_ = l.h.RecordValue(max(0, now.Sub(c.GrabbedAt).Microseconds()))
 	}
 }
@@ -311,7 +318,7 @@ func (l *writeLags) reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.h.Reset()
-	l.since, l.seen = time.Now(), map[string]bool{}
+	l.since, l.seen, l.samples = time.Now(), map[string]bool{}, nil
 }
 
 func (l *writeLags) figures() *Percentiles {
@@ -322,4 +329,10 @@ func (l *writeLags) figures() *Percentiles {
 	}
 	p := percentiles(l.h, 1000)
 	return &p
+}
+
+func (l *writeLags) all() []lagSample {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.samples)
 }
