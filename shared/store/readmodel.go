@@ -87,21 +87,18 @@ func (s *Store) ProjectCoupons(ctx context.Context, cs []sale.Coupon, w Writes) 
 	return errs
 }
 
-// distinct returns one read-model item per coupon of cs, and where each
-// item's coupons are in cs: a batch may carry the same record twice (a
-// redelivery), and DynamoDB refuses a call that writes one key twice.
-func distinct(cs []sale.Coupon) (items []map[string]types.AttributeValue, at [][]int) {
-	byKey := map[string]int{}
+// distinct returns one read-model item per coupon of cs, and by each
+// item's key (keyString) where its coupons are in cs: a batch may carry the
+// same record twice (a redelivery), and DynamoDB refuses a call that
+// writes one key twice.
+func distinct(cs []sale.Coupon) (items []map[string]types.AttributeValue, at map[string][]int) {
+	at = make(map[string][]int, len(cs))
 	for i, c := range cs {
-		k := c.CustomerID + "\x00" + c.ID
-		j, seen := byKey[k]
-		if !seen {
-			j = len(items)
-			byKey[k] = j
+		k := readKey(c.CustomerID, c.ID)
+		if _, seen := at[k]; !seen {
 			items = append(items, mustMarshal(toReadCoupon(c)))
-			at = append(at, nil)
 		}
-		at[j] = append(at[j], i)
+		at[k] = append(at[k], i)
 	}
 	return items, at
 }
@@ -123,15 +120,13 @@ func (s *Store) projectTransaction(ctx context.Context, cs []sale.Coupon, errs [
 
 func (s *Store) projectBatch(ctx context.Context, cs []sale.Coupon, errs []error) {
 	items, at := distinct(cs)
-	byKey := map[string][]int{}
 	reqs := make([]types.WriteRequest, len(items))
 	for i, item := range items {
 		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: item}}
-		byKey[keyString(item)] = at[i]
 	}
 	fail := func(reqs []types.WriteRequest, err error) {
 		for _, r := range reqs {
-			for _, i := range byKey[keyString(r.PutRequest.Item)] {
+			for _, i := range at[keyString(r.PutRequest.Item)] {
 				errs[i] = err
 			}
 		}
@@ -184,12 +179,15 @@ func (s *Store) CustomerCoupons(ctx context.Context, customer sale.CustomerID, q
 	return out, next, nil
 }
 
-// keyString is a read-model item's key as one string.
+// readKey is a read-model item's key (customer, coupon id) as one string.
+func readKey(customer, couponID string) string { return customer + "\x00" + couponID }
+
+// keyString is readKey of an item as written.
 func keyString(item map[string]types.AttributeValue) string {
 	pk, _ := item[attrPK].(*types.AttributeValueMemberS)
 	sk, _ := item[attrSK].(*types.AttributeValueMemberS)
 	if pk == nil || sk == nil {
 		return ""
 	}
-	return pk.Value + "\x00" + sk.Value
+	return readKey(pk.Value, sk.Value)
 }
