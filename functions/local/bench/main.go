@@ -132,7 +132,7 @@ func run(ctx context.Context, o options) (*Report, error) {
 	cfg.AdminToken = o.Token
 	counted := &store.CountingDB{}
 	sizes := &batchSizes{h: hdrhistogram.New(1, 100, 3)}
-	written := &writeLags{h: newHistogram(), seen: map[string]bool{}}
+	written := &writeLags{seen: map[string]bool{}}
 	hooks := stack.Hooks{
 		WrapGrabDB:  func(db store.DB) store.DB { counted.DB = db; return counted },
 		OnBatch:     sizes.add,
@@ -294,9 +294,8 @@ func (b *batchSizes) figures() *BatchFigures {
 // upper bound.
 type writeLags struct {
 	mu      sync.Mutex
-	h       *hdrhistogram.Histogram
-	samples []lagSample // by grant time, for the chart
-	since   time.Time   // grants before it are the warm-up's
+	samples []lagSample
+	since   time.Time // grants before it are the warm-up's
 	seen    map[string]bool
 }
 
@@ -310,24 +309,22 @@ func (l *writeLags) add(cs []sale.Coupon) {
 		}
 		l.seen[c.ID] = true
 		l.samples = append(l.samples, lagSample{c.GrabbedAt, max(0, now.Sub(c.GrabbedAt))})
-		_ = l.h.RecordValue(max(0, now.Sub(c.GrabbedAt).Microseconds()))
 	}
 }
 
 func (l *writeLags) reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.h.Reset()
 	l.since, l.seen, l.samples = time.Now(), map[string]bool{}, nil
 }
 
 func (l *writeLags) figures() *Percentiles {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.h.TotalCount() == 0 {
+	if len(l.samples) == 0 {
 		return nil
 	}
-	p := percentiles(l.h, 1000)
+	p := lagPercentiles(l.samples)
 	return &p
 }
 

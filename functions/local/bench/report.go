@@ -108,6 +108,15 @@ func percentiles(h *hdrhistogram.Histogram, unit float64) Percentiles {
 		P99: float64(h.ValueAtQuantile(99)) / unit, Max: float64(h.Max()) / unit}
 }
 
+// lagPercentiles are the read-model lags' percentiles, in milliseconds.
+func lagPercentiles(lags []lagSample) Percentiles {
+	h := newHistogram()
+	for _, s := range lags {
+		_ = h.RecordValue(s.lag.Microseconds())
+	}
+	return percentiles(h, 1000)
+}
+
 // Point is one slice of the run, by completion time; a run is cut into
 // chartPoints slices whatever its length.
 type Point struct {
@@ -172,11 +181,7 @@ func (r *Report) fill(sc scenario, rec *recorder, lags []lagSample, unseen int) 
 		ph.Latency["all"] = percentiles(all, 1000)
 		r.Phases = append(r.Phases, ph)
 	}
-	lag := newHistogram()
-	for _, s := range lags {
-		_ = lag.RecordValue(s.lag.Microseconds())
-	}
-	r.Lag, r.LagSamples, r.Unseen = percentiles(lag, 1000), len(lags), unseen
+	r.Lag, r.LagSamples, r.Unseen = lagPercentiles(lags), len(lags), unseen
 	r.Series = series(rec, lags, r.Coupons)
 }
 
