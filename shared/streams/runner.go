@@ -108,7 +108,7 @@ type fetched struct {
 	readFor time.Duration
 }
 
-// readAhead starts reading it's batch. The read outlives the poll that
+// readAhead starts reading its batch. The read outlives the poll that
 // starts it (the next poll takes it), so it has its own deadline; a read
 // nobody takes, after a failed delivery or at shutdown, is dropped, and its
 // records are read again from the checkpoint.
@@ -117,11 +117,16 @@ func (r *Runner) readAhead(it *string) chan fetched {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), r.opts.PollTimeout)
 		defer cancel()
-		read := time.Now()
-		out, err := r.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(r.opts.BatchSize)})
-		ch <- fetched{out: out, err: err, readFor: time.Since(read)}
+		ch <- r.getRecords(ctx, it)
 	}()
 	return ch
+}
+
+// getRecords reads one batch from it, timed for the batch's log line.
+func (r *Runner) getRecords(ctx context.Context, it *string) fetched {
+	read := time.Now()
+	out, err := r.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(r.opts.BatchSize)})
+	return fetched{out: out, err: err, readFor: time.Since(read)}
 }
 
 // read returns the shard's next batch: the one read ahead if there is
@@ -155,9 +160,7 @@ func (r *Runner) read(ctx context.Context, arn, id string, cp checkpoint) (fetch
 		}
 		it = out.ShardIterator
 	}
-	read := time.Now()
-	out, err := r.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(r.opts.BatchSize)})
-	return fetched{out: out, err: err, readFor: time.Since(read)}, nil
+	return r.getRecords(ctx, it), nil
 }
 
 // Lag is the age of the newest record delivered, at its delivery, from the
