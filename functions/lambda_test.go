@@ -27,6 +27,7 @@ import (
 	"github.com/seckill/seckill/functions/admin"
 	"github.com/seckill/seckill/functions/coupons"
 	"github.com/seckill/seckill/functions/grab"
+	"github.com/seckill/seckill/functions/local/issuer/issuertest"
 	"github.com/seckill/seckill/functions/projector"
 	"github.com/seckill/seckill/shared/config"
 	"github.com/seckill/seckill/shared/contract/contracttest"
@@ -198,9 +199,10 @@ func TestLambdaEntryPoints(t *testing.T) {
 		calls[fn] = &recorder{DB: db, tables: st.Tables(), seen: map[store.Table]map[string]bool{}}
 		return store.New(calls[fn], st.Tables(), ddbtest.CallTimeout)
 	}
-	adminH := entry.HTTPHandler(admin.New(storeOf("admin"), token, time.Now).Router().SetBudget(ddbtest.TestBudget))
-	grabH := entry.HTTPHandler(grab.FromConfig(storeOf("grab"), config.Grab{PromotionTTL: time.Second, MaxAttempts: 8}).Router().SetBudget(ddbtest.TestBudget))
-	couponsH := entry.HTTPHandler(coupons.New(storeOf("coupons"), time.Now).Router().SetBudget(ddbtest.TestBudget))
+	iss := issuertest.Start(t)
+	adminH := entry.HTTPHandler(admin.New(storeOf("admin"), token, time.Now, nil).Router().SetBudget(ddbtest.TestBudget))
+	grabH := entry.HTTPHandler(grab.FromConfig(storeOf("grab"), iss.Guard(t), config.Grab{PromotionTTL: time.Second, MaxAttempts: 8}).Router().SetBudget(ddbtest.TestBudget))
+	couponsH := entry.HTTPHandler(coupons.New(storeOf("coupons"), time.Now, iss.Guard(t)).Router().SetBudget(ddbtest.TestBudget))
 	projectorH := entry.StreamHandler(projector.New(storeOf("projector")).Handle)
 	defer func() {
 		// Every call each function made is one its IAM policy grants.
@@ -215,7 +217,7 @@ func TestLambdaEntryPoints(t *testing.T) {
 		}
 	}()
 
-	runEntryPoints(t, st, entryPoints{admin: adminH, grab: grabH, coupons: couponsH, projector: projectorH}, "../shared/entry/testdata/stream/batch.json")
+	runEntryPoints(t, st, iss, entryPoints{admin: adminH, grab: grabH, coupons: couponsH, projector: projectorH}, "../shared/entry/testdata/stream/batch.json")
 }
 
 // entryPoints are the four functions as the Lambda runtime sees them: in
@@ -225,15 +227,22 @@ type entryPoints struct{ admin, grab, coupons, projector lambda.Handler }
 
 // runEntryPoints feeds every recorded event to the functions, over the
 // store st shares with them, and checks each answer against the contract.
-// batch is the stream batch the projector gets.
-func runEntryPoints(t *testing.T, st *store.Store, h entryPoints, batch string) {
+// batch is the stream batch the projector gets. The customer functions run
+// in token mode with iss as their issuer: HTTP API events carry the claims
+// of the gateway's JWT authorizer, which they take as verified (the token
+// beside them is not one that could verify, and the issuer's keys are never
+// fetched); REST API events carry a token they verify themselves.
+func runEntryPoints(t *testing.T, st *store.Store, iss *issuertest.Issuer, h entryPoints, batch string) {
 	t.Helper()
 	adminH, grabH, couponsH, projectorH := h.admin, h.grab, h.coupons, h.projector
 	now := time.Now().UTC()
 	vars := map[string]string{
-		"token":     token,
-		"publishAt": now.Add(time.Hour).Format(time.RFC3339),
-		"finishAt":  now.Add(2 * time.Hour).Format(time.RFC3339),
+		"token":         token,
+		"publishAt":     now.Add(time.Hour).Format(time.RFC3339),
+		"finishAt":      now.Add(2 * time.Hour).Format(time.RFC3339),
+		"gatewayToken":  "verified.by-the.gateway",
+		"customer":      "alice",
+		"customerToken": iss.Token(t, "bob"),
 	}
 	created := invoke(t, adminH, "http/admin-create", vars)
 	if created.StatusCode != 201 || !strings.HasPrefix(created.Headers["Location"], "/admin/promotions/") {
@@ -294,12 +303,26 @@ func runEntryPoints(t *testing.T, st *store.Store, h entryPoints, batch string) 
 	if list.StatusCode != 200 || strings.Count(list.Body, `"id"`) != 1 || !strings.Contains(list.Body, "01JD8X5B0X4W8J2H7Q3M6K9P1A") {
 		t.Fatalf("alice's coupons: got %d %s, want the one from the stream batch", list.StatusCode, list.Body)
 	}
+	vars["customer"] = "bob"
+	if other := invoke(t, couponsH, "http/customer-coupons", vars); other.StatusCode != 403 || field(t, other.Body, "code") != "forbidden" {
+		t.Fatalf("bob's coupons with alice's claims: got %d %s, want 403 forbidden", other.StatusCode, other.Body)
+	}
+	if n := iss.KeyFetches(); n != 0 {
+		t.Fatalf("behind the gateway's authorizer the functions fetched the issuer's keys %d times, want 0", n)
+	}
 	if resp := invoke(t, couponsH, "http/promotions", vars); resp.StatusCode != 200 || !strings.Contains(resp.Body, p.ID) {
 		t.Fatalf("promotions: got %d %s", resp.StatusCode, resp.Body)
 	}
 	// REST API (payload 1.0) events, as LocalStack's free edition sends them.
 	if resp := invoke(t, grabH, "http-v1/grab", vars); resp.StatusCode != 201 || field(t, resp.Body, "coupon") == nil {
 		t.Fatalf("REST API grab: got %d %s", resp.StatusCode, resp.Body)
+	}
+	if iss.KeyFetches() == 0 {
+		t.Fatal("a REST API grab with no authorizer claims was granted without the issuer's keys: its token went unverified")
+	}
+	vars["customerToken"] = "not.a.token"
+	if resp := invoke(t, grabH, "http-v1/grab", vars); resp.StatusCode != 401 || field(t, resp.Body, "code") != "unauthorized" {
+		t.Fatalf("REST API grab with a bad token: got %d %s, want 401", resp.StatusCode, resp.Body)
 	}
 	if resp := invoke(t, couponsH, "http-v1/promotions", vars); resp.StatusCode != 200 || !strings.Contains(resp.Body, p.ID) {
 		t.Fatalf("REST API promotions: got %d %s", resp.StatusCode, resp.Body)

@@ -15,6 +15,7 @@ import (
 	"github.com/seckill/seckill/functions/admin"
 	"github.com/seckill/seckill/functions/coupons"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
+	"github.com/seckill/seckill/shared/identity"
 	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/store"
 )
@@ -63,9 +64,9 @@ func BenchmarkFirstPage(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	adminSrv := httptest.NewServer(admin.New(s, token, time.Now).Router())
+	adminSrv := httptest.NewServer(admin.New(s, token, time.Now, nil).Router())
 	defer adminSrv.Close()
-	couponsSrv := httptest.NewServer(coupons.New(s, time.Now).Router())
+	couponsSrv := httptest.NewServer(coupons.New(s, time.Now, identity.Open()).Router())
 	defer couponsSrv.Close()
 	client := &http.Client{Timeout: 10 * time.Second}
 	for _, tc := range []struct{ name, url string }{

@@ -12,6 +12,7 @@ import (
 	"github.com/seckill/seckill/shared/contract/contracttest"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
 	"github.com/seckill/seckill/shared/faultproxy"
+	"github.com/seckill/seckill/shared/identity"
 	"github.com/seckill/seckill/shared/store"
 	"github.com/seckill/seckill/shared/web"
 )
@@ -30,8 +31,8 @@ func TestEveryFunctionAnswersThroughAnOutage(t *testing.T) {
 	}
 	st := store.New(db, tables, 0)
 	for name, h := range map[string]http.Handler{
-		"admin":   admin.New(st, token, time.Now).Router(),
-		"coupons": coupons.New(st, time.Now).Router(),
+		"admin":   admin.New(st, token, time.Now, nil).Router(),
+		"coupons": coupons.New(st, time.Now, identity.Open()).Router(),
 	} {
 		srv := httptest.NewServer(h)
 		get := func(path string) (int, string, time.Duration) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/seckill/seckill/functions/admin"
 	"github.com/seckill/seckill/functions/grab"
+	"github.com/seckill/seckill/functions/local/issuer/issuertest"
 	"github.com/seckill/seckill/shared/contract/contracttest"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
 	"github.com/seckill/seckill/shared/store"
@@ -39,8 +40,13 @@ func (d lateWrites) TransactWriteItems(ctx context.Context, in *dynamodb.Transac
 var raceTransport = &http.Transport{MaxIdleConnsPerHost: 64}
 
 func call(t *testing.T, method, url, body string) (int, map[string]any) {
+	return callAs(t, method, url, body, token)
+}
+
+// callAs is call with another bearer token: a customer's.
+func callAs(t *testing.T, method, url, body, bearer string) (int, map[string]any) {
 	req, _ := http.NewRequest(method, url, bytes.NewBufferString(body))
-	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Authorization", "Bearer "+bearer)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -69,12 +75,12 @@ func TestAdminChangesRaceTheStart(t *testing.T) {
 	tables := ddbtest.Tables(t, direct)
 	adminStore := store.New(lateWrites{DB: direct, max: 1200 * time.Millisecond}, tables, ddbtest.CallTimeout)
 	grabStore := store.New(direct, tables, ddbtest.CallTimeout)
-	adminSrv := httptest.NewServer(admin.New(adminStore, token, time.Now).Router().SetBudget(ddbtest.TestBudget))
+	adminSrv := httptest.NewServer(admin.New(adminStore, token, time.Now, nil).Router().SetBudget(ddbtest.TestBudget))
 	defer adminSrv.Close()
 	// Creates and the final reads go through an admin without delays.
-	setupSrv := httptest.NewServer(admin.New(grabStore, token, time.Now).Router().SetBudget(ddbtest.TestBudget))
+	setupSrv := httptest.NewServer(admin.New(grabStore, token, time.Now, nil).Router().SetBudget(ddbtest.TestBudget))
 	defer setupSrv.Close()
-	grabSrv := httptest.NewServer(grab.New(grab.NewService(grabStore, time.Now, 2*time.Second, 8)).Router().SetBudget(ddbtest.TestBudget))
+	grabSrv := httptest.NewServer(grab.New(grab.NewService(grabStore, time.Now, 2*time.Second, 8), issuertest.SharedGuard(t)).Router().SetBudget(ddbtest.TestBudget))
 	defer grabSrv.Close()
 
 	const rounds = 8 // half PUT, half DELETE, all at once
@@ -132,7 +138,7 @@ func TestAdminChangesRaceTheStart(t *testing.T) {
 				defer wg.Done()
 				time.Sleep(time.Until(publish.Add(-200 * time.Millisecond)))
 				for i := 0; time.Now().Before(publish.Add(2500 * time.Millisecond)); i++ {
-					status, out := call(t, "POST", grabSrv.URL+"/promotions/"+r.id+"/coupons", fmt.Sprintf(`{"customerId":"c%d-%d"}`, g, i))
+					status, out := callAs(t, "POST", grabSrv.URL+"/promotions/"+r.id+"/coupons", "{}", issuertest.TokenFor(fmt.Sprintf("c%d-%d", g, i)))
 					switch {
 					case status == http.StatusCreated:
 						r.granted.Add(1)

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/oklog/ulid/v2"
 
+	"github.com/seckill/seckill/functions/local/issuer/issuertest"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
 	"github.com/seckill/seckill/shared/proctest"
 	"github.com/seckill/seckill/shared/sale"
@@ -107,13 +108,15 @@ func TestBootstrapsUnderTheRuntimeEmulator(t *testing.T) {
 		"SECKILL_SALE_TABLE=" + tables.Sale, "SECKILL_COUPONS_TABLE=" + tables.Coupons,
 		"SECKILL_ADMIN_TOKEN=" + token, "SECKILL_REQUEST_TIMEOUT=30s", "SECKILL_STORE_TIMEOUT=20s",
 	}
+	iss := issuertest.Start(t)
+	env = append(env, iss.Env()...)
 	h := entryPoints{
 		admin:     startRIE(t, emulator, "admin", env...),
 		grab:      startRIE(t, emulator, "grab", env...),
 		coupons:   startRIE(t, emulator, "coupons", env...),
 		projector: startRIE(t, emulator, "projector", env...),
 	}
-	runEntryPoints(t, st, h, "../shared/entry/testdata/stream/batch.json")
+	runEntryPoints(t, st, iss, h, "../shared/entry/testdata/stream/batch.json")
 
 	// Real grants, their records read from the stream as Lambda's event
 	// source mapping would, handed to the projector's bootstrap.

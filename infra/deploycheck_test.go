@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seckill/seckill/shared/contract"
 	"github.com/seckill/seckill/shared/proctest"
 	"github.com/seckill/seckill/shared/store"
 )
@@ -138,18 +139,55 @@ type deployed struct {
 		Bisect                      bool
 		ResponseTypes, Filters      []string
 	}
-	Routes   map[string]string
-	Policies map[string][]struct{ Action, Resource []string }
-	Attached map[string][]string
-	Queues   []string
-	Logs     map[string]int
-	Alarms   []struct {
+	Routes      map[string]string
+	Guarded     map[string]string // route => "JWT <authorizer>"
+	Authorizers map[string]authorizer
+	Policies    map[string][]struct{ Action, Resource []string }
+	Attached    map[string][]string
+	Queues      []string
+	Logs        map[string]int
+	Alarms      []struct {
 		Name, Namespace, Metric string
 		Dimensions              map[string]string
 		Actions                 []string
 	}
 	Dashboards map[string]string
 	Topics     []string
+}
+
+// authorizer is a gateway authorizer as a deployment made it.
+type authorizer struct {
+	Type, Issuer       string
+	Audience, Identity []string
+}
+
+// The customers' issuer and audience deploy-check deploys with.
+const (
+	checkIssuer   = "https://issuer.check.example/"
+	checkAudience = "seckill-check"
+)
+
+// checkAuthorizer: the customer routes, and only they, go through one JWT
+// authorizer of the customers' issuer and audience, reading Authorization.
+func checkAuthorizer(t *testing.T, where string, guarded map[string]string, authorizers map[string]authorizer, issuer, audience string) {
+	t.Helper()
+	var routes []string
+	for route, by := range guarded {
+		routes = append(routes, route)
+		if by != "JWT CustomerJWT" {
+			t.Errorf("%s: route %s is guarded by %q, want JWT CustomerJWT", where, route, by)
+		}
+	}
+	slices.Sort(routes)
+	if want := contract.CustomerRoutes(); !slices.Equal(routes, want) {
+		t.Errorf("%s: the authorizer guards %q, want exactly the customer routes %q", where, routes, want)
+	}
+	a, ok := authorizers["CustomerJWT"]
+	if !ok || a.Type != "JWT" || a.Issuer != issuer || !slices.Equal(a.Audience, []string{audience}) ||
+		!slices.Equal(a.Identity, []string{"$request.header.Authorization"}) {
+		t.Errorf("%s: authorizer CustomerJWT is %+v (found: %v), want JWT of %s for %s reading Authorization", where, a, ok, issuer, audience)
+	}
+	t.Logf("%s: CustomerJWT (%s, %s) guards %q", where, a.Issuer, strings.Join(a.Audience, ","), routes)
 }
 
 func describe(t *testing.T, endpoint string) deployed {
@@ -322,6 +360,7 @@ func (d deployed) check(t *testing.T, where string, full bool) {
 			routes[key] = functionOf(name)
 		}
 		checkRoutes(t, where, routes)
+		checkAuthorizer(t, where, d.Guarded, d.Authorizers, checkIssuer, checkAudience)
 	}
 }
 
@@ -469,11 +508,12 @@ func TestTerraformAgainstMoto(t *testing.T) {
 	start := time.Now()
 	run(t, dir, env, terraform, "init", "-no-color")
 	run(t, dir, env, terraform, "validate", "-no-color")
-	out := run(t, dir, env, terraform, "apply", "-auto-approve", "-no-color", "-var", "admin_token="+checkToken)
+	vars := []string{"-var", "admin_token=" + checkToken, "-var", "customer_issuer=" + checkIssuer, "-var", "customer_audience=" + checkAudience}
+	out := run(t, dir, env, terraform, append([]string{"apply", "-auto-approve", "-no-color"}, vars...)...)
 	t.Logf("terraform apply against moto in %v: %s", time.Since(start).Round(time.Second), lastLine(out, "Apply complete"))
 	describe(t, moto).check(t, "terraform", true)
 
-	out = run(t, dir, env, terraform, "destroy", "-auto-approve", "-no-color", "-var", "admin_token="+checkToken)
+	out = run(t, dir, env, terraform, append([]string{"destroy", "-auto-approve", "-no-color"}, vars...)...)
 	t.Logf("terraform destroy: %s", lastLine(out, "Destroy complete"))
 	if left := describe(t, moto); len(left.Tables)+len(left.Functions)+len(left.Mappings)+len(left.Queues) > 0 {
 		t.Errorf("terraform destroy left %d tables, %d functions, %d mappings, %d queues", len(left.Tables), len(left.Functions), len(left.Mappings), len(left.Queues))
@@ -484,7 +524,7 @@ func TestSAMStackAgainstMoto(t *testing.T) {
 	pythonModules(t, "moto", "boto3", "samtranslator")
 	moto := startMoto(t)
 	start := time.Now()
-	cmd := exec.Command("python3", "check/sam_stack.py", moto, "../template.yaml", "../bin/lambda", "seckill-check", checkToken)
+	cmd := exec.Command("python3", "check/sam_stack.py", moto, "../template.yaml", "../bin/lambda", "seckill-check", checkToken, checkIssuer, checkAudience)
 	out, err := cmd.Output()
 	var stack struct {
 		Status      string
@@ -495,8 +535,10 @@ func TestSAMStackAgainstMoto(t *testing.T) {
 			Architectures []string
 			Tracing, Role string
 		}
-		Roles  map[string][]string
-		Alarms []struct {
+		Roles       map[string][]string
+		Guarded     map[string]string
+		Authorizers map[string]authorizer
+		Alarms      []struct {
 			Namespace, Metric string
 			Dimensions        map[string]string
 			Actions           []string
@@ -516,6 +558,7 @@ func TestSAMStackAgainstMoto(t *testing.T) {
 	// keeps neither a function's architecture and tracing nor a role's
 	// managed policies: those are checked in what CloudFormation was given.
 	describe(t, moto).check(t, "sam", false)
+	checkAuthorizer(t, "sam", stack.Guarded, stack.Authorizers, `{"Ref": "CustomerIssuer"}`, `{"Ref": "CustomerAudience"}`)
 	// The alarms, as CloudWatch is given them: each watches what it must,
 	// and notifies the alarms topic.
 	ref := func(name string) string { return `{"Ref": "` + name + `"}` }

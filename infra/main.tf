@@ -3,7 +3,8 @@
 # then
 #
 #   terraform -chdir=infra init
-#   terraform -chdir=infra apply -var admin_token="$(openssl rand -hex 32)"
+#   terraform -chdir=infra apply -var admin_token="$(openssl rand -hex 32)" \
+#     -var customer_issuer=https://TENANT.auth0.com/ -var customer_audience=seckill
 #
 # infra_test.go checks this configuration against the code: routes against
 # the OpenAPI document, keys against store.Definitions, environment against
@@ -26,21 +27,29 @@ locals {
     SECKILL_STORE_TIMEOUT = var.store_timeout
   }
   http = merge(local.tables, { SECKILL_REQUEST_TIMEOUT = var.request_timeout, SECKILL_CORS_ORIGINS = join(",", var.cors_origins) })
+  # Who a customer is: the subject of a token of the customers' issuer.
+  customers = merge(local.http, {
+    SECKILL_CUSTOMER_AUTH     = "jwt"
+    SECKILL_CUSTOMER_ISSUER   = var.customer_issuer
+    SECKILL_CUSTOMER_AUDIENCE = var.customer_audience
+    SECKILL_CUSTOMER_CLAIM    = var.customer_claim
+    SECKILL_CUSTOMER_TOKENS   = "100000"
+  })
   functions = {
     admin = {
       description = "Promotions for the shop's staff."
-      environment = merge(local.http, { SECKILL_ADMIN_TOKEN = var.admin_token })
+      environment = merge(local.customers, { SECKILL_ADMIN_TOKEN = var.admin_token, SECKILL_ADMIN_SCOPE = var.admin_scope })
       reserved    = -1
     }
     grab = {
       description = "Grabs a coupon, first come first served."
-      environment = merge(local.http, { SECKILL_PROMOTION_TTL = "2s", SECKILL_GRAB_MAX_ATTEMPTS = "8", SECKILL_GRAB_IN_FLIGHT = "2", SECKILL_GRAB_MAX_HOLDERS = "200000" })
+      environment = merge(local.customers, { SECKILL_PROMOTION_TTL = "2s", SECKILL_GRAB_MAX_ATTEMPTS = "8", SECKILL_GRAB_IN_FLIGHT = "2", SECKILL_GRAB_MAX_HOLDERS = "200000" })
       # Bounds the write rate a stampede can push at the table.
       reserved = var.grab_reserved_concurrency
     }
     coupons = {
       description = "A customer's coupons and the promotions on offer."
-      environment = local.http
+      environment = local.customers
       reserved    = -1
     }
     projector = {
@@ -63,6 +72,10 @@ locals {
     "GET /promotions"                        = "coupons"
   }
   http_functions = toset(["admin", "grab", "coupons"])
+  # The routes whose tokens the gateway verifies. The admin routes carry
+  # the static token, which no JWT authorizer could pass, so the admin
+  # function checks an admin scope itself.
+  customer_routes = ["GET /customers/{customerId}/coupons", "POST /promotions/{promotionId}/coupons"]
 }
 
 # --- tables -----------------------------------------------------------------
@@ -376,11 +389,24 @@ resource "aws_apigatewayv2_integration" "function" {
   payload_format_version = "2.0"
 }
 
+resource "aws_apigatewayv2_authorizer" "customer" {
+  api_id           = aws_apigatewayv2_api.http.id
+  name             = "CustomerJWT"
+  authorizer_type  = "JWT"
+  identity_sources = ["$request.header.Authorization"]
+  jwt_configuration {
+    issuer   = var.customer_issuer
+    audience = [var.customer_audience]
+  }
+}
+
 resource "aws_apigatewayv2_route" "route" {
-  for_each  = local.routes
-  api_id    = aws_apigatewayv2_api.http.id
-  route_key = each.key
-  target    = "integrations/${aws_apigatewayv2_integration.function[each.value].id}"
+  for_each           = local.routes
+  api_id             = aws_apigatewayv2_api.http.id
+  route_key          = each.key
+  target             = "integrations/${aws_apigatewayv2_integration.function[each.value].id}"
+  authorization_type = contains(local.customer_routes, each.key) ? "JWT" : "NONE"
+  authorizer_id      = contains(local.customer_routes, each.key) ? aws_apigatewayv2_authorizer.customer.id : null
 }
 
 resource "aws_lambda_permission" "api" {

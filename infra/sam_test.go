@@ -1,10 +1,13 @@
 package infra_test
 
 import (
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/seckill/seckill/shared/contract"
 	"github.com/seckill/seckill/shared/store"
 )
 
@@ -51,8 +54,30 @@ func TestSAMTemplate(t *testing.T) {
 	if str(get(g, "Runtime")) != "provided.al2023" || strs(get(g, "Architectures"))[0] != "arm64" || get(g, "Layers") != nil {
 		t.Errorf("Globals.Function: want provided.al2023 on arm64 without layers, got %v", g)
 	}
-	if p := get(tpl, "Parameters", "AdminToken"); get(p, "NoEcho") != true || get(p, "MinLength") != 32 {
-		t.Errorf("AdminToken parameter: want NoEcho and MinLength 32, got %v", p)
+	if p := get(tpl, "Parameters", "AdminToken"); get(p, "NoEcho") != true || get(p, "AllowedPattern") != "^(.{32,})?$" {
+		t.Errorf("AdminToken parameter: want NoEcho and at least 32 characters (or none, for admins by scope), got %v", p)
+	}
+	// The customer routes, and only they, go through the JWT authorizer of
+	// the customers' issuer.
+	var guarded []string
+	for fn, name := range functions {
+		events, _ := get(resources[name], "Properties", "Events").(map[string]any)
+		for _, ev := range events {
+			if a := get(ev, "Properties", "Auth", "Authorizer"); a != nil {
+				if a != "CustomerJWT" {
+					t.Errorf("%s: route authorizer %v, want CustomerJWT", fn, a)
+				}
+				guarded = append(guarded, str(get(ev, "Properties", "Method"))+" "+str(get(ev, "Properties", "Path")))
+			}
+		}
+	}
+	slices.Sort(guarded)
+	if want := contract.CustomerRoutes(); !slices.Equal(guarded, want) {
+		t.Errorf("template.yaml: the authorizer guards %q, the contract's customer routes are %q", guarded, want)
+	}
+	jwtCfg := get(resources["HttpApi"], "Properties", "Auth", "Authorizers", "CustomerJWT", "JwtConfiguration")
+	if fmt.Sprint(get(jwtCfg, "issuer")) != "map[!Ref:CustomerIssuer]" || fmt.Sprint(get(jwtCfg, "audience")) != "[map[!Ref:CustomerAudience]]" {
+		t.Errorf("template.yaml: CustomerJWT must take the CustomerIssuer and CustomerAudience parameters, got %v", jwtCfg)
 	}
 	if get(tpl, "Outputs", "ApiUrl") == nil {
 		t.Error("no ApiUrl output")

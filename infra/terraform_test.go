@@ -2,6 +2,7 @@ package infra_test
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +12,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
+
+	"github.com/seckill/seckill/shared/contract"
 
 	"github.com/seckill/seckill/shared/store"
 )
@@ -72,7 +75,9 @@ func (c tfConfig) locals(t *testing.T) map[string]cty.Value {
 			"var": cty.ObjectVal(map[string]cty.Value{
 				"admin_token": cty.StringVal("var.admin_token"), "store_timeout": cty.StringVal("var.store_timeout"),
 				"request_timeout": cty.StringVal("var.request_timeout"), "grab_reserved_concurrency": cty.NumberIntVal(200),
-				"cors_origins": cty.ListVal([]cty.Value{cty.StringVal("https://shop.example")}),
+				"cors_origins":    cty.ListVal([]cty.Value{cty.StringVal("https://shop.example")}),
+				"customer_issuer": cty.StringVal("var.customer_issuer"), "customer_audience": cty.StringVal("var.customer_audience"),
+				"customer_claim": cty.StringVal("var.customer_claim"), "admin_scope": cty.StringVal("var.admin_scope"),
 			}),
 			"aws_dynamodb_table": cty.ObjectVal(map[string]cty.Value{
 				"sale":    cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("sale")}),
@@ -82,7 +87,7 @@ func (c tfConfig) locals(t *testing.T) map[string]cty.Value {
 		Functions: map[string]function.Function{"merge": stdlib.MergeFunc, "join": stdlib.JoinFunc},
 	}
 	out := map[string]cty.Value{}
-	for _, name := range []string{"tables", "http", "functions", "routes"} {
+	for _, name := range []string{"tables", "http", "customers", "functions", "routes", "customer_routes"} {
 		a, ok := attrs[name]
 		if !ok {
 			t.Fatalf("no local %q", name)
@@ -215,6 +220,26 @@ func TestTerraform(t *testing.T) {
 		routes[pattern] = fn.AsString()
 	}
 	checkRoutes(t, "infra", routes)
+	// The customer routes, and only they, go through the JWT authorizer of
+	// the customers' issuer.
+	var guarded []string
+	for _, r := range locals["customer_routes"].AsValueSlice() {
+		guarded = append(guarded, r.AsString())
+	}
+	if want := contract.CustomerRoutes(); !slices.Equal(guarded, want) {
+		t.Errorf("infra: local.customer_routes is %q, the contract's customer routes %q", guarded, want)
+	}
+	if c.attr(route[0], "authorization_type") != `contains(local.customer_routes, each.key) ? "JWT" : "NONE"` ||
+		c.attr(route[0], "authorizer_id") != `contains(local.customer_routes, each.key) ? aws_apigatewayv2_authorizer.customer.id : null` {
+		t.Error("infra: a route must take the customer authorizer exactly when it is in local.customer_routes")
+	}
+	authz := c.find("resource", "aws_apigatewayv2_authorizer", "customer")
+	if len(authz) != 1 || literalString(t, authz[0], "authorizer_type") != "JWT" ||
+		c.blockAttr(authz[0], "jwt_configuration", "issuer") != "var.customer_issuer" ||
+		c.blockAttr(authz[0], "jwt_configuration", "audience") != "[var.customer_audience]" ||
+		c.attr(authz[0], "identity_sources") != `["$request.header.Authorization"]` {
+		t.Error("infra: the customer authorizer must be a JWT authorizer of var.customer_issuer for var.customer_audience, reading Authorization")
+	}
 
 	for fn := range functions {
 		docs := c.find("data", "aws_iam_policy_document", fn)

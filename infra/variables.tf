@@ -11,13 +11,48 @@ variable "name_prefix" {
 }
 
 variable "admin_token" {
-  description = "Bearer token of the admin API, at least 32 characters (openssl rand -hex 32)."
+  description = "Bearer token of the admin API, at least 32 characters (openssl rand -hex 32); empty when admin_scope admits admins by their OIDC tokens."
   type        = string
   sensitive   = true
+  default     = ""
   validation {
-    condition     = length(var.admin_token) >= 32
+    condition     = length(var.admin_token) >= 32 || var.admin_token == ""
     error_message = "admin_token must be at least 32 characters."
   }
+}
+
+variable "admin_scope" {
+  description = "A scope or group (of customer_issuer's tokens) that admits its bearer as an admin; empty admits admins by admin_token only."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.admin_scope != "" || var.admin_token != ""
+    error_message = "Set admin_token, admin_scope or both, or no admin can sign in."
+  }
+}
+
+variable "customer_issuer" {
+  description = "The OpenID Connect issuer of customers' tokens, exactly as their iss says (https://TENANT.auth0.com/, https://cognito-idp.REGION.amazonaws.com/POOL, ...)."
+  type        = string
+  validation {
+    condition     = startswith(var.customer_issuer, "https://")
+    error_message = "customer_issuer must be an https URL."
+  }
+}
+
+variable "customer_audience" {
+  description = "The audience customers' tokens must carry in aud (Cognito: the app client id)."
+  type        = string
+  validation {
+    condition     = length(var.customer_audience) > 0
+    error_message = "customer_audience must be set."
+  }
+}
+
+variable "customer_claim" {
+  description = "The claim that names the customer."
+  type        = string
+  default     = "sub"
 }
 
 variable "store_timeout" {

@@ -9,11 +9,11 @@ import (
 	"fmt"
 	"hash/maphash"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/seckill/seckill/shared/identity"
 	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/store"
 	"github.com/seckill/seckill/shared/web"
@@ -23,13 +23,17 @@ import (
 type Handler struct {
 	store     *store.Store
 	tokenHash [sha256.Size]byte
+	hasToken  bool
+	scoped    *identity.Guard // admits tokens carrying the admin scope; nil: none
 	now       func() time.Time
 	turns     turns
 }
 
-// New returns the admin handler. now is the clock (time.Now in production).
-func New(s *store.Store, token string, now func() time.Time) *Handler {
-	return &Handler{store: s, tokenHash: sha256.Sum256([]byte(token)), now: now, turns: newTurns()}
+// New returns the admin handler. Admins carry token ("" admits nobody by
+// it) or, when scoped is not nil, a token it admits (an OIDC token with the
+// admin scope). now is the clock (time.Now in production).
+func New(s *store.Store, token string, now func() time.Time, scoped *identity.Guard) *Handler {
+	return &Handler{store: s, tokenHash: sha256.Sum256([]byte(token)), hasToken: token != "", scoped: scoped, now: now, turns: newTurns()}
 }
 
 // Register adds the admin routes to rt.
@@ -48,21 +52,34 @@ func (h *Handler) Router() *web.Router {
 	return rt
 }
 
-// auth admits requests that carry the admin token. Comparing digests of equal
-// length in constant time reveals neither the token nor its length.
+// auth admits requests that carry the admin token, or a token with the
+// admin scope. Comparing digests of equal length in constant time reveals
+// neither the token nor its length.
 func (h *Handler) auth(next func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		gotHash := sha256.Sum256([]byte(got))
-		if subtle.ConstantTimeCompare(gotHash[:], h.tokenHash[:]) != 1 || !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="seckill-admin"`)
-			web.WriteProblem(w, web.NewProblem(http.StatusUnauthorized, web.CodeUnauthorized, "a valid admin bearer token is required"))
+		if err := h.admit(r); err != nil {
+			web.Error(w, r, err)
 			return
 		}
 		if err := next(w, r); err != nil {
 			web.Error(w, r, err)
 		}
 	})
+}
+
+func (h *Handler) admit(r *http.Request) error {
+	got, ok := identity.Bearer(r)
+	gotHash := sha256.Sum256([]byte(got))
+	if subtle.ConstantTimeCompare(gotHash[:], h.tokenHash[:]) == 1 && ok && h.hasToken {
+		return nil
+	}
+	if h.scoped != nil {
+		return h.scoped.Admin(r)
+	}
+	if !ok {
+		return identity.ErrNoToken
+	}
+	return fmt.Errorf("%w: not the admin token", identity.ErrInvalidToken)
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
@@ -124,10 +141,10 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 
 // target reads what a PUT or DELETE changes: the promotion, and the
 // version If-Match requires of it.
-func target(r *http.Request) (string, int, error) {
+func target(r *http.Request) (string, store.Versions, error) {
 	id, err := sale.ParsePromotionID(r.PathValue("promotionId"))
 	if err != nil {
-		return "", 0, err
+		return "", nil, err
 	}
 	expect, err := web.IfMatch(r)
 	return id, expect, err

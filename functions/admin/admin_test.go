@@ -66,7 +66,7 @@ type client struct {
 func newServer(t *testing.T) *client {
 	t.Helper()
 	s, _ := ddbtest.Store(t)
-	srv := httptest.NewServer(admin.New(s, token, time.Now).Router().SetBudget(ddbtest.TestBudget))
+	srv := httptest.NewServer(admin.New(s, token, time.Now, nil).Router().SetBudget(ddbtest.TestBudget))
 	t.Cleanup(srv.Close)
 	return &client{t: t, url: srv.URL}
 }
@@ -235,6 +235,15 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"finish in past", `{"name":"a","discount":0.5,"totalCoupons":1,"finishAt":"2001-01-01T00:00:00Z"}`, 400, "invalid-request", "finishAt"},
 		{"finish before publish", `{"name":"a","discount":0.5,"totalCoupons":1,"publishAt":"` + now.Add(3*time.Hour).Format(time.RFC3339) + `","finishAt":"` + fin + `"}`, 400, "invalid-request", "finishAt"},
 		{"too large", `{"name":"` + strings.Repeat("x", 70<<10) + `"}`, 413, "invalid-request", ""},
+		{"control character in name", `{"name":"a\u0007b","discount":0.5,"totalCoupons":1,"finishAt":"` + fin + `"}`, 400, "invalid-request", "name"},
+		{"newline in name", `{"name":"a\nb","discount":0.5,"totalCoupons":1,"finishAt":"` + fin + `"}`, 400, "invalid-request", "name"},
+		{"right-to-left override in name", "{\"name\":\"sale \u202Egpj.exe\",\"discount\":0.5,\"totalCoupons\":1,\"finishAt\":\"" + fin + "\"}", 400, "invalid-request", "name"},
+		{"isolate in name", `{"name":"a\u2067b","discount":0.5,"totalCoupons":1,"finishAt":"` + fin + `"}`, 400, "invalid-request", "name"},
+		{"invalid UTF-8 in name", "{\"name\":\"a\xff\xfeb\",\"discount\":0.5,\"totalCoupons\":1,\"finishAt\":\"" + fin + "\"}", 400, "invalid-request", "name"},
+		{"lone surrogate in name", `{"name":"a\ud800b","discount":0.5,"totalCoupons":1,"finishAt":"` + fin + `"}`, 400, "invalid-request", "name"},
+		{"publishAt null", `{"name":"a","discount":0.5,"totalCoupons":1,"publishAt":null,"finishAt":"` + fin + `"}`, 400, "invalid-request", "publishAt"},
+		{"finishAt null", `{"name":"a","discount":0.5,"totalCoupons":1,"finishAt":null}`, 400, "invalid-request", "finishAt"},
+		{"publishAt a number", `{"name":"a","discount":0.5,"totalCoupons":1,"publishAt":5,"finishAt":"` + fin + `"}`, 400, "invalid-request", "publishAt"},
 	}
 	for _, tc := range cases {
 		for _, target := range []struct{ method, path string }{{"POST", "/admin/promotions"}, {"PUT", "/admin/promotions/" + id}} {
@@ -272,8 +281,32 @@ func TestBadInputChangesNothing(t *testing.T) {
 			t.Errorf("%s %s: got %d %v, want %d %s", tc.method, tc.path, status, prob, tc.status, tc.code)
 		}
 	}
+	// A body must be JSON in UTF-8: a cross-site form or text/plain POST,
+	// which a browser sends without a preflight, is never served.
+	good := promo("ct", now.Add(time.Hour), now.Add(2*time.Hour), 1)
+	for _, ct := range []string{"text/plain", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "application/json; charset=iso-8859-1", "application/json; v=2", "application/jsonx"} {
+		for _, target := range []struct{ method, path string }{{"POST", "/admin/promotions"}, {"PUT", "/admin/promotions/" + id}} {
+			status, _, prob := c.send(target.method, target.path, good, map[string]string{"Content-Type": ct})
+			if status != 415 || prob["code"] != "invalid-request" {
+				t.Errorf("%s %s: got %d %v, want 415 invalid-request", target.method, ct, status, prob)
+			}
+		}
+	}
+	req, _ := http.NewRequest("POST", c.url+"/admin/promotions", strings.NewReader(good))
+	req.Header.Set("Authorization", "Bearer "+token) // and no Content-Type
+	if resp, err := contracttest.Client(t, nil).Do(req); err != nil || resp.StatusCode != 415 {
+		t.Errorf("no Content-Type: got %v %v, want 415", resp.StatusCode, err)
+	}
+	// The scheme's name is case-insensitive (RFC 9110 §11.1).
+	for _, scheme := range []string{"bearer", "BEARER", "BeArEr"} {
+		req, _ := http.NewRequest("GET", c.url+"/admin/promotions", nil)
+		req.Header.Set("Authorization", scheme+" "+token)
+		if resp, err := contracttest.Client(t, nil).Do(req); err != nil || resp.StatusCode != 200 {
+			t.Errorf("scheme %q: got %v %v, want 200", scheme, resp.StatusCode, err)
+		}
+	}
 	// A wrong token with the right length is refused too.
-	req, _ := http.NewRequest("GET", c.url+"/admin/promotions", nil)
+	req, _ = http.NewRequest("GET", c.url+"/admin/promotions", nil)
 	req.Header.Set("Authorization", "Bearer "+strings.Repeat("x", len(token)))
 	if resp, err := contracttest.Client(t, nil).Do(req); err != nil || resp.StatusCode != 401 {
 		t.Errorf("wrong token: got %v %v, want 401", resp.StatusCode, err)

@@ -25,9 +25,13 @@ func FromEnv(ctx context.Context) (http.Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	scoped, err := cfg.Guard()
+	if err != nil {
+		return nil, err
+	}
 	st, err := cfg.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return New(st, cfg.AdminToken, time.Now).Router().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins), nil
+	return New(st, cfg.AdminToken, time.Now, scoped).Router().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins), nil
 }

@@ -65,11 +65,13 @@ func TestETagAndIfMatch(t *testing.T) {
 		{"put with a weak tag", "PUT", `W/"2"`, 412, ""},
 		{"put with a tag of no version", "PUT", `"abc"`, 412, ""},
 		{"put with a list naming the version", "PUT", `"2", "9"`, 200, `"3"`},
-		{"put with any version", "PUT", `*`, 200, `"4"`},
-		{"put without If-Match", "PUT", "", 200, `"5"`},
-		{"delete at an old version", "DELETE", `"4"`, 412, ""},
-		{"delete at the current version", "DELETE", `"5"`, 204, ""},
-		{"delete when gone", "DELETE", `"5"`, 404, ""},
+		{"put with a list whose later tag matches", "PUT", `"1", "3"`, 200, `"4"`},
+		{"put with a list naming none", "PUT", `"1", W/"4", "x"`, 412, ""},
+		{"put with any version", "PUT", `*`, 200, `"5"`},
+		{"put without If-Match", "PUT", "", 200, `"6"`},
+		{"delete at an old version", "DELETE", `"5"`, 412, ""},
+		{"delete with a list whose later tag matches", "DELETE", `"5","6"`, 204, ""},
+		{"delete when gone", "DELETE", `"6"`, 404, ""},
 	} {
 		hdrs := map[string]string{}
 		if tc.ifMatch != "" {

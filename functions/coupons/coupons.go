@@ -11,6 +11,7 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
 	"github.com/seckill/seckill/shared/config"
+	"github.com/seckill/seckill/shared/identity"
 	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/store"
 	"github.com/seckill/seckill/shared/web"
@@ -22,10 +23,14 @@ func init() { functions.HTTP("coupons", web.Lazy("coupons", FromEnv)) }
 type Handler struct {
 	store *store.Store
 	now   func() time.Time
+	guard *identity.Guard
 }
 
-// New returns the coupons handler.
-func New(s *store.Store, now func() time.Time) *Handler { return &Handler{store: s, now: now} }
+// New returns the coupons handler; guard tells whose coupons a caller may
+// read.
+func New(s *store.Store, now func() time.Time, guard *identity.Guard) *Handler {
+	return &Handler{store: s, now: now, guard: guard}
+}
 
 // FromEnv builds the coupons handler from the environment.
 func FromEnv(ctx context.Context) (http.Handler, error) {
@@ -33,11 +38,15 @@ func FromEnv(ctx context.Context) (http.Handler, error) {
 	if err := config.Load(&cfg); err != nil {
 		return nil, err
 	}
+	guard, err := cfg.Guard("")
+	if err != nil {
+		return nil, err
+	}
 	st, err := cfg.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return New(st, time.Now).Router().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins), nil
+	return New(st, time.Now, guard).Router().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins), nil
 }
 
 // Register adds the coupons routes to rt.
@@ -54,8 +63,17 @@ func (h *Handler) Router() *web.Router {
 }
 
 func (h *Handler) coupons(w http.ResponseWriter, r *http.Request) {
+	who, err := h.guard.Customer(r)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
 	customer, err := sale.ParseCustomerID(r.PathValue("customerId"))
 	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	if err := h.guard.Owns(who, customer); err != nil {
 		web.Error(w, r, err)
 		return
 	}

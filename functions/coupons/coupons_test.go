@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -15,8 +16,10 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/seckill/seckill/functions/coupons"
+	"github.com/seckill/seckill/functions/local/issuer/issuertest"
 	"github.com/seckill/seckill/shared/contract/contracttest"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
+	"github.com/seckill/seckill/shared/identity"
 	"github.com/seckill/seckill/shared/sale"
 )
 
@@ -45,7 +48,7 @@ func TestCouponsAndPromotions(t *testing.T) {
 	// A clock the test moves, so "finished" does not depend on how fast a shared machine runs.
 	var offset atomic.Int64
 	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-	srv := httptest.NewServer(coupons.New(s, clock).Router().SetBudget(ddbtest.TestBudget))
+	srv := httptest.NewServer(coupons.New(s, clock, identity.Open()).Router().SetBudget(ddbtest.TestBudget))
 	defer srv.Close()
 	ctx := context.Background()
 	now := time.Now()
@@ -103,7 +106,7 @@ func TestCouponsAndPromotions(t *testing.T) {
 func TestPages(t *testing.T) {
 	t.Parallel()
 	s, _ := ddbtest.Store(t)
-	srv := httptest.NewServer(coupons.New(s, time.Now).Router().SetBudget(ddbtest.TestBudget))
+	srv := httptest.NewServer(coupons.New(s, time.Now, identity.Open()).Router().SetBudget(ddbtest.TestBudget))
 	defer srv.Close()
 	ctx := context.Background()
 	var coupons, promos []string
@@ -167,6 +170,60 @@ func TestPages(t *testing.T) {
 			if status, body := get(t, srv.URL+path+"?"+q); status != 400 || body["code"] != "invalid-request" {
 				t.Errorf("%s?%s: got %d %v, want 400 invalid-request", path, q, status, body)
 			}
+		}
+	}
+}
+
+// TestOnlyOwnCoupons: in token mode a customer reads their own coupons and
+// nobody else's; without a token nobody reads any, and the open
+// promotions stay public.
+func TestOnlyOwnCoupons(t *testing.T) {
+	t.Parallel()
+	s, _ := ddbtest.Store(t)
+	iss := issuertest.Start(t)
+	srv := httptest.NewServer(coupons.New(s, time.Now, iss.Guard(t)).Router().SetBudget(ddbtest.TestBudget))
+	defer srv.Close()
+	c := sale.Coupon{ID: ulid.Make().String(), PromotionID: "P", CustomerID: "auth0|alice", Discount: 0.7, GrabbedAt: time.Now().Truncate(time.Millisecond).UTC()}
+	if err := s.ProjectCoupon(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	alice, bob := iss.Token(t, "auth0|alice"), iss.Token(t, "bob")
+	for _, tc := range []struct {
+		name, path, token string
+		status            int
+		code              string
+	}{
+		{"own", "/customers/auth0%7Calice/coupons", alice, 200, ""},
+		{"another's", "/customers/auth0%7Calice/coupons", bob, 403, "forbidden"},
+		{"no token", "/customers/auth0%7Calice/coupons", "", 401, "unauthorized"},
+		{"bad token", "/customers/auth0%7Calice/coupons", "x.y.z", 401, "unauthorized"},
+		{"bad id with a token", "/customers/a%20b/coupons", alice, 400, "invalid-request"},
+		{"public promotions", "/promotions", "", 200, ""},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+tc.path, nil)
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		resp, err := contracttest.Client(t, nil).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Code    string `json:"code"`
+			Coupons []struct {
+				ID string `json:"id"`
+			} `json:"coupons"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || out.Code != tc.code {
+			t.Errorf("%s: got %d %s, want %d %s", tc.name, resp.StatusCode, out.Code, tc.status, tc.code)
+		}
+		if tc.name == "own" && (len(out.Coupons) != 1 || out.Coupons[0].ID != c.ID) {
+			t.Errorf("own: got %+v, want the one coupon", out.Coupons)
+		}
+		if tc.status == 401 && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("%s: WWW-Authenticate %q", tc.name, resp.Header.Get("WWW-Authenticate"))
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/seckill/seckill/functions/grab"
+	"github.com/seckill/seckill/functions/local/issuer/issuertest"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
 	"github.com/seckill/seckill/shared/store"
 )
@@ -100,13 +101,14 @@ func (w *world) handler(o *observed) http.Handler {
 		o.DB = w.db
 	}
 	s := store.New(o, w.store.Tables(), ddbtest.CallTimeout)
-	return grab.New(grab.NewService(s, time.Now, time.Second, 8)).Router().SetBudget(ddbtest.TestBudget)
+	return grab.New(grab.NewService(s, time.Now, time.Second, 8), issuertest.SharedGuard(w.t)).Router().SetBudget(ddbtest.TestBudget)
 }
 
 // serve answers one grab in memory, without a network.
 func serve(h http.Handler, promotionID, customer string) int {
 	r := httptest.NewRequest(http.MethodPost, "/promotions/"+promotionID+"/coupons", strings.NewReader(customerBody(customer)))
 	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Authorization", "Bearer "+issuertest.TokenFor(customer))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
 	return rec.Code

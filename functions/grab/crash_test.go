@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seckill/seckill/functions/local/issuer/issuertest"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
 	"github.com/seckill/seckill/shared/proctest"
 )
@@ -28,12 +29,13 @@ func TestCrashMidSale(t *testing.T) {
 	tables := w.store.Tables()
 	start := func() (*proctest.Process, string, error) {
 		port := proctest.FreePort(t)
-		cmd := proctest.Start(t, bin,
+		// Token mode, as deployed: every customer grabs with a token.
+		cmd := proctest.Start(t, bin, append(issuertest.Shared().Env(),
 			"PORT="+port,
 			"AWS_ENDPOINT_URL_DYNAMODB="+ddbtest.Endpoint(t),
 			"SECKILL_SALE_TABLE="+tables.Sale,
 			"SECKILL_COUPONS_TABLE="+tables.Coupons,
-		)
+		)...)
 		url := "http://127.0.0.1:" + port
 		return cmd, url, waitHTTP(url + "/healthz")
 	}

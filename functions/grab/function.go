@@ -8,6 +8,7 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
 	"github.com/seckill/seckill/shared/config"
+	"github.com/seckill/seckill/shared/identity"
 	"github.com/seckill/seckill/shared/store"
 	"github.com/seckill/seckill/shared/web"
 )
@@ -21,14 +22,19 @@ func FromEnv(ctx context.Context) (http.Handler, error) {
 	if err := config.Load(&cfg); err != nil {
 		return nil, err
 	}
+	guard, err := cfg.Guard("")
+	if err != nil {
+		return nil, err
+	}
 	st, err := cfg.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return FromConfig(st, cfg).Router().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins), nil
+	return FromConfig(st, guard, cfg).Router().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins), nil
 }
 
-// FromConfig builds the grab handler over s with cfg's tuning.
-func FromConfig(s *store.Store, cfg config.Grab) *Handler {
-	return New(NewService(s, time.Now, cfg.PromotionTTL, cfg.MaxAttempts).Tune(cfg.InFlight, cfg.MaxHolders))
+// FromConfig builds the grab handler over s with cfg's tuning; guard tells
+// who grabs.
+func FromConfig(s *store.Store, guard *identity.Guard, cfg config.Grab) *Handler {
+	return New(NewService(s, time.Now, cfg.PromotionTTL, cfg.MaxAttempts).Tune(cfg.InFlight, cfg.MaxHolders), guard)
 }

@@ -6,36 +6,52 @@ import (
 	"testing"
 
 	"github.com/seckill/seckill/functions/grab"
+	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/web"
 )
 
 // FuzzParseRequest: any path id and body is either a valid grab request or a
-// 400 invalid-request problem.
+// 400 invalid-request problem (403 forbidden when the token's customer
+// differs from the body's). In open mode (who "") the body names the
+// customer exactly once; with a token it may name none, or the same one.
 func FuzzParseRequest(f *testing.F) {
-	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":"alice"}`))
-	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":"a@b.c:_-."}`))
-	f.Add("8ZZZZZZZZZZZZZZZZZZZZZZZZZ", []byte(`{"customerId":""}`))
-	f.Add("", []byte(`null`))
-	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"CUSTOMERID":"alice"}`))
-	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":"a","customerId":"b"}`))
-	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":".."}`))
-	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":"."} {}`))
-	f.Fuzz(func(t *testing.T, id string, body []byte) {
-		gotID, customer, err := grab.ParseRequest(id, body)
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":"alice"}`), false)
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":"a@b.c:_-."}`), false)
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":"auth0|5f7c"}`), false)
+	f.Add("8ZZZZZZZZZZZZZZZZZZZZZZZZZ", []byte(`{"customerId":""}`), true)
+	f.Add("", []byte(`null`), false)
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"CUSTOMERID":"alice"}`), false)
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":"a","customerId":"b"}`), false)
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":".."}`), false)
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":"."} {}`), false)
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(``), true)
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{}`), true)
+	f.Add("01ARZ3NDEKTSV4RRFFQ69G5FAV", []byte(`{"customerId":"mallory"}`), true)
+	f.Fuzz(func(t *testing.T, id string, body []byte, token bool) {
+		var who sale.CustomerID
+		if token {
+			who = "alice"
+		}
+		gotID, customer, err := grab.ParseRequest(id, body, who)
 		if err != nil {
-			if p := web.ProblemFor(err); p.Status != 400 || p.Code != web.CodeInvalidRequest {
-				t.Fatalf("(%q, %q): got %d %s, want 400 invalid-request", id, body, p.Status, p.Code)
+			p := web.ProblemFor(err)
+			if p.Status != 400 && !(token && p.Status == 403) || p.Code != web.CodeInvalidRequest && p.Code != web.CodeForbidden {
+				t.Fatalf("(%q, %q, %q): got %d %s, want 400 invalid-request or, with a token, 403", id, body, who, p.Status, p.Code)
 			}
 			return
 		}
 		if gotID != id || len(customer) == 0 || len(customer) > 128 || customer == "." || customer == ".." {
 			t.Fatalf("(%q, %q): accepted %q %q", id, body, gotID, customer)
 		}
+		if token && customer != who {
+			t.Fatalf("(%q, %q): with alice's token, granted to %q", id, body, customer)
+		}
 		var exact struct {
 			CustomerID *string `json:"customerId"`
 		}
-		if json.Unmarshal(body, &exact) != nil || exact.CustomerID == nil || *exact.CustomerID != string(customer) ||
-			bytes.Count(body, []byte(`"customerId"`)) != 1 {
+		named := json.Unmarshal(body, &exact) == nil && exact.CustomerID != nil && *exact.CustomerID == string(customer) &&
+			bytes.Count(body, []byte(`"customerId"`)) == 1
+		if !named && !token {
 			t.Fatalf("(%q, %q): accepted a body that does not name customerId exactly once", id, body)
 		}
 	})

@@ -1,19 +1,22 @@
 package grab
 
 import (
+	"fmt"
 	"net/http"
 
+	"github.com/seckill/seckill/shared/identity"
 	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/web"
 )
 
 // Handler serves POST /promotions/{promotionId}/coupons.
 type Handler struct {
-	svc *Service
+	svc   *Service
+	guard *identity.Guard
 }
 
-// New returns the grab handler over svc.
-func New(svc *Service) *Handler { return &Handler{svc: svc} }
+// New returns the grab handler over svc; guard tells who grabs.
+func New(svc *Service, guard *identity.Guard) *Handler { return &Handler{svc: svc, guard: guard} }
 
 // Service is the service the handler serves.
 func (h *Handler) Service() *Service { return h.svc }
@@ -34,11 +37,17 @@ type grabBody struct {
 	CustomerID string `json:"customerId"`
 }
 
-// ParseRequest validates a grab's promotion id and body; the fuzzer drives it.
-func ParseRequest(promotionID string, body []byte) (string, sale.CustomerID, error) {
+// ParseRequest validates a grab's promotion id and body; the fuzzer drives
+// it. who is the customer the token names, or "" in open mode, where the
+// body must name one. With a token the body may be empty or {}, and a
+// customer it names must be who.
+func ParseRequest(promotionID string, body []byte, who sale.CustomerID) (string, sale.CustomerID, error) {
 	id, err := sale.ParsePromotionID(promotionID)
 	if err != nil {
 		return "", "", err
+	}
+	if who != "" && len(body) == 0 {
+		return id, who, nil
 	}
 	raw, ok := QuickBody(body)
 	if !ok {
@@ -48,8 +57,17 @@ func ParseRequest(promotionID string, body []byte) (string, sale.CustomerID, err
 		}
 		raw = b.CustomerID
 	}
+	if who != "" && raw == "" {
+		return id, who, nil
+	}
 	customer, err := sale.ParseCustomerID(raw)
-	return id, customer, err
+	if err != nil {
+		return "", "", err
+	}
+	if who != "" && customer != who {
+		return "", "", fmt.Errorf("the body names %s, the token %s: %w", customer, who, sale.ErrForbidden)
+	}
+	return id, customer, nil
 }
 
 // QuickBody reads the body nearly every client sends, {"customerId":"…"}
@@ -102,12 +120,17 @@ func skipSpace(b []byte, i int) int {
 }
 
 func (h *Handler) grab(w http.ResponseWriter, r *http.Request) {
+	who, err := h.guard.Customer(r)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
 	body, err := web.ReadBody(w, r)
 	if err != nil {
 		web.Error(w, r, err)
 		return
 	}
-	id, customer, err := ParseRequest(r.PathValue("promotionId"), body)
+	id, customer, err := ParseRequest(r.PathValue("promotionId"), body, who)
 	if err != nil {
 		web.Error(w, r, err)
 		return

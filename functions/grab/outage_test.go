@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seckill/seckill/functions/grab"
+	"github.com/seckill/seckill/functions/local/issuer/issuertest"
 	"github.com/seckill/seckill/functions/projector"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
 	"github.com/seckill/seckill/shared/faultproxy"
@@ -58,7 +59,7 @@ func faultySale(t *testing.T, total, customers int, every time.Duration, phases 
 		t.Fatal(err)
 	}
 	st := store.New(viaProxy, tables, 0)
-	srv := httptest.NewServer(grab.New(grab.NewService(st, time.Now, time.Second, 8)).Router())
+	srv := httptest.NewServer(grab.New(grab.NewService(st, time.Now, time.Second, 8), issuertest.SharedGuard(t)).Router())
 	defer srv.Close()
 	runnerCtx, stopRunner := context.WithCancel(ctx)
 	runnerDone := make(chan error, 1)

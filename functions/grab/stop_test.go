@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seckill/seckill/functions/local/issuer/issuertest"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
 	"github.com/seckill/seckill/shared/faultproxy"
 	"github.com/seckill/seckill/shared/proctest"
@@ -27,13 +28,13 @@ func TestSIGTERMFinishesInFlight(t *testing.T) {
 	proxy := ddbtest.FaultProxy(t)
 	port := proctest.FreePort(t)
 	tables := w.store.Tables()
-	proc := proctest.Start(t, proctest.Build(t, "./cmd"),
+	proc := proctest.Start(t, proctest.Build(t, "./cmd"), append(issuertest.Shared().Env(),
 		"PORT="+port,
 		"AWS_ENDPOINT_URL_DYNAMODB="+proxy.URL(),
 		"SECKILL_SALE_TABLE="+tables.Sale,
 		"SECKILL_COUPONS_TABLE="+tables.Coupons,
 		"SECKILL_REQUEST_TIMEOUT=20s", // the held grabs must outlive the blackhole, on any machine
-	)
+	)...)
 	base := "http://127.0.0.1:" + port
 	proctest.WaitHTTP(t, base+"/healthz")
 	// Warm the promotion cache, so the held requests wait on the grant itself.

@@ -17,7 +17,7 @@ from emulated import client, pages
 
 def main(endpoint):
     ddb, lam, iam = client("dynamodb", endpoint), client("lambda", endpoint), client("iam", endpoint)
-    out = {"tables": {}, "functions": {}, "mappings": [], "routes": {}, "policies": {},
+    out = {"tables": {}, "functions": {}, "mappings": [], "routes": {}, "guarded": {}, "authorizers": {}, "policies": {},
            "attached": {}, "queues": [], "logs": {}, "alarms": [], "dashboards": {}, "topics": []}
     for name in pages(ddb, "list_tables", "TableNames"):
         t = ddb.describe_table(TableName=name)["Table"]
@@ -48,6 +48,13 @@ def main(endpoint):
                 # arn:...:function:NAME/invocations, possibly inside an invoke URI
                 fn = urllib.parse.unquote(uri).split(":function:")[-1].split("/")[0]
                 out["routes"][r["RouteKey"]] = fn
+                if r.get("AuthorizationType", "NONE") != "NONE":
+                    # moto answers get_authorizer, not get_authorizers
+                    a = gw.get_authorizer(ApiId=api["ApiId"], AuthorizerId=r["AuthorizerId"])
+                    jwt = a.get("JwtConfiguration") or {}
+                    out["authorizers"][a["Name"]] = {"Type": a.get("AuthorizerType"), "Issuer": jwt.get("Issuer"),
+                                                     "Audience": jwt.get("Audience"), "Identity": a.get("IdentitySource")}
+                    out["guarded"][r["RouteKey"]] = r["AuthorizationType"] + " " + a["Name"]
     except Exception as e:  # moto may not serve API Gateway v2 for a stack
         out["routes_error"] = str(e)
     for role in pages(iam, "list_roles", "Roles"):

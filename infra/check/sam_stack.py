@@ -22,7 +22,7 @@ from emulated import client, pages
 FUNCTIONS = {"AdminFunction": "admin", "GrabFunction": "grab", "CouponsFunction": "coupons", "ProjectorFunction": "projector"}
 
 
-def main(endpoint, template_path, zips, stack, token):
+def main(endpoint, template_path, zips, stack, token, issuer, audience):
     # The translator resolves pseudo parameters through the default session.
     os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
     s3 = client("s3", endpoint)
@@ -39,7 +39,9 @@ def main(endpoint, template_path, zips, stack, token):
     cfn_template = transform(template, {}, loader)
     cfn = client("cloudformation", endpoint)
     cfn.create_stack(StackName=stack, TemplateBody=json.dumps(cfn_template),
-                     Parameters=[{"ParameterKey": "AdminToken", "ParameterValue": token}],
+                     Parameters=[{"ParameterKey": "AdminToken", "ParameterValue": token},
+                                 {"ParameterKey": "CustomerIssuer", "ParameterValue": issuer},
+                                 {"ParameterKey": "CustomerAudience", "ParameterValue": audience}],
                      Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
     deadline = time.time() + 180
     while True:
@@ -63,8 +65,27 @@ def main(endpoint, template_path, zips, stack, token):
                "Dimensions": {d["Name"]: json.dumps(d["Value"], sort_keys=True) for d in v["Properties"].get("Dimensions", [])},
                "Actions": [json.dumps(a, sort_keys=True) for a in v["Properties"].get("AlarmActions", [])]}
               for v in cfn_template["Resources"].values() if v["Type"] == "AWS::CloudWatch::Alarm"]
+    # moto creates no API Gateway v2 resources from a stack either: the
+    # routes' authorizers are read from the API's body as the translator
+    # wrote it, which is what API Gateway imports.
+    guarded, authorizers = {}, {}
+    for v in cfn_template["Resources"].values():
+        if v["Type"] != "AWS::ApiGatewayV2::Api":
+            continue
+        body = v["Properties"].get("Body", {})
+        for name, scheme in body.get("components", {}).get("securitySchemes", {}).items():
+            a = scheme.get("x-amazon-apigateway-authorizer", {})
+            jwt = a.get("jwtConfiguration", {})
+            authorizers[name] = {"Type": a.get("type", "").upper(), "Issuer": json.dumps(jwt.get("issuer"), sort_keys=True),
+                                 "Audience": [json.dumps(x, sort_keys=True) for x in jwt.get("audience", [])],
+                                 "Identity": [a.get("identitySource")]}
+        for path, ops in body.get("paths", {}).items():
+            for method, op in ops.items():
+                for req in op.get("security", []) if isinstance(op, dict) else []:
+                    for name in req:
+                        guarded[method.upper() + " " + path] = "JWT " + name
     json.dump({"status": status, "failures": reason, "transformed": sorted(cfn_template["Resources"]),
-               "functions": functions, "roles": roles, "alarms": alarms,
+               "functions": functions, "roles": roles, "alarms": alarms, "guarded": guarded, "authorizers": authorizers,
                "resources": {r["LogicalResourceId"]: {"type": r["ResourceType"], "status": r["ResourceStatus"]}
                              for r in resources}},
               sys.stdout, indent=1)
@@ -72,4 +93,4 @@ def main(endpoint, template_path, zips, stack, token):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:6])
+    main(*sys.argv[1:8])

@@ -4,6 +4,7 @@ package config
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/seckill/seckill/shared/identity"
 	"github.com/seckill/seckill/shared/store"
 )
 
@@ -51,6 +53,45 @@ func (s Store) Open(ctx context.Context) (*store.Store, error) {
 	return store.New(db, s.Tables(), s.StoreTimeout), nil
 }
 
+// Customers says how a function knows who calls (API.md, "Customers and
+// tokens"): the subject of a token of CustomerIssuer for CustomerAudience,
+// unless open mode is chosen explicitly.
+type Customers struct {
+	CustomerAuth     string `envconfig:"CUSTOMER_AUTH" default:"jwt"`
+	CustomerIssuer   string `envconfig:"CUSTOMER_ISSUER"`
+	CustomerAudience string `envconfig:"CUSTOMER_AUDIENCE"`
+	// CustomerClaim is the claim that names the customer.
+	CustomerClaim string `envconfig:"CUSTOMER_CLAIM" default:"sub"`
+	// CustomerTokens bounds the verified tokens an instance remembers.
+	CustomerTokens int `envconfig:"CUSTOMER_TOKENS" default:"100000"`
+}
+
+// Guard returns the guard of the configured mode; token mode refuses to
+// start without an issuer and an audience. adminScope, when set, admits
+// admins by token.
+func (c Customers) Guard(adminScope string) (*identity.Guard, error) {
+	switch c.CustomerAuth {
+	case identity.ModeOpen:
+		if adminScope != "" {
+			return nil, errors.New("config: ADMIN_SCOPE needs CUSTOMER_AUTH=jwt")
+		}
+		return identity.Open(), nil
+	case identity.ModeJWT:
+	default:
+		return nil, fmt.Errorf("config: CUSTOMER_AUTH is %q; it must be %q or %q", c.CustomerAuth, identity.ModeJWT, identity.ModeOpen)
+	}
+	if c.CustomerIssuer == "" || c.CustomerAudience == "" {
+		return nil, fmt.Errorf("config: CUSTOMER_AUTH=%s needs CUSTOMER_ISSUER and CUSTOMER_AUDIENCE (or CUSTOMER_AUTH=%s, for demos only)", identity.ModeJWT, identity.ModeOpen)
+	}
+	v, err := identity.NewVerifier(identity.Options{
+		Issuer: c.CustomerIssuer, Audience: c.CustomerAudience, Claim: c.CustomerClaim, Cached: c.CustomerTokens,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return identity.JWT(v, adminScope), nil
+}
+
 // MinAdminToken is the shortest admin token a deployed function accepts.
 const MinAdminToken = 32
 
@@ -58,21 +99,38 @@ const MinAdminToken = 32
 type Admin struct {
 	Store
 	HTTP
+	Customers
 	AdminToken string `envconfig:"ADMIN_TOKEN"`
+	// AdminScope admits as an admin any token of the customers' issuer
+	// that carries this scope or group; then no shared secret is needed.
+	AdminScope string `envconfig:"ADMIN_SCOPE"`
 }
 
-// Validate refuses a missing or guessable token.
+// Validate refuses a guessable token, and a missing one unless admins come
+// by scope.
 func (a Admin) Validate() error {
+	if a.AdminToken == "" && a.AdminScope != "" {
+		return nil
+	}
 	if len(a.AdminToken) < MinAdminToken {
-		return fmt.Errorf("config: ADMIN_TOKEN must be set to at least %d characters (e.g. `openssl rand -hex 32`)", MinAdminToken)
+		return fmt.Errorf("config: ADMIN_TOKEN must be set to at least %d characters (e.g. `openssl rand -hex 32`), or ADMIN_SCOPE must admit admins by token", MinAdminToken)
 	}
 	return nil
+}
+
+// Guard returns the admins' guard: none (nil) unless a scope admits them.
+func (a Admin) Guard() (*identity.Guard, error) {
+	if a.AdminScope == "" {
+		return nil, nil
+	}
+	return a.Customers.Guard(a.AdminScope)
 }
 
 // Grab configures the grab function.
 type Grab struct {
 	Store
 	HTTP
+	Customers
 	// PromotionTTL is how long an instance trusts its copy of a promotion.
 	// A stale copy is harmless (every grant checks the version on the shard
 	// it writes); the TTL only bounds how long a deleted promotion is
@@ -94,6 +152,7 @@ type Grab struct {
 type Coupons struct {
 	Store
 	HTTP
+	Customers
 }
 
 // Server is where an HTTP function listens.
@@ -139,6 +198,8 @@ type Local struct {
 	// The development default is documented in the README; only the local
 	// stack accepts a short token.
 	AdminToken string `envconfig:"ADMIN_TOKEN" default:"dev-admin-token"`
+	// AdminScope admits admins by a token carrying it, too.
+	AdminScope string `envconfig:"ADMIN_SCOPE"`
 	DataDir    string `envconfig:"DATA_DIR" default:".data"`
 	// DynamoDBLocalJVM replaces the Java options of the DynamoDB Local the
 	// stack starts, space separated; empty means ddblocal.Throughput.

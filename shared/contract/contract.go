@@ -55,9 +55,36 @@ func (r Route) Pattern() string { return r.Method + " " + r.Path }
 // Routes tagged meta are served by every function.
 type Function string
 
-// Routes returns every operation of the document with the function that
-// serves it (its first tag).
+// Routes returns every operation of the API with the function that serves
+// it (its first tag): what a deployment routes. The development issuer's
+// routes (tag dev) are the local stack's own and not among them.
 func Routes() map[Route]Function {
+	out := map[Route]Function{}
+	for r, fn := range operations() {
+		if fn != Dev {
+			out[r] = fn
+		}
+	}
+	return out
+}
+
+// DevRoutes returns the patterns of the development issuer's routes, which
+// only the local stack serves, sorted.
+func DevRoutes() []string {
+	var out []string
+	for r, fn := range operations() {
+		if fn == Dev {
+			out = append(out, r.Pattern())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Dev tags the development issuer's routes.
+const Dev Function = "dev"
+
+func operations() map[Route]Function {
 	doc, err := parsed()
 	if err != nil {
 		panic(err)
@@ -80,6 +107,32 @@ func Routes() map[Route]Function {
 			out[Route{Method: m, Path: path}] = fn
 		}
 	}
+	return out
+}
+
+// CustomerRoutes returns the patterns of the routes that take a customer's
+// token (security scheme "customer"), sorted: the routes a gateway's JWT
+// authorizer must guard, and only those.
+func CustomerRoutes() []string {
+	doc, err := parsed()
+	if err != nil {
+		panic(err)
+	}
+	var out []string
+	paths, _ := doc["paths"].(map[string]any)
+	for path, item := range paths {
+		ops, _ := item.(map[string]any)
+		for method, op := range ops {
+			fields, _ := op.(map[string]any)
+			security, _ := fields["security"].([]any)
+			for _, req := range security {
+				if r, _ := req.(map[string]any); r != nil && r["customer"] != nil {
+					out = append(out, strings.ToUpper(method)+" "+path)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 

@@ -24,7 +24,7 @@ func TestDocumentValidates(t *testing.T) {
 	for _, c := range doc.Components.Schemas["Problem"].Value.Properties["code"].Value.Enum {
 		got = append(got, c.(string))
 	}
-	want := []string{"invalid-request", "unauthorized", "promotion-not-found", "promotion-started", "precondition-failed",
+	want := []string{"invalid-request", "unauthorized", "forbidden", "promotion-not-found", "promotion-started", "precondition-failed",
 		"already-grabbed", "sold-out", "not-started", "finished", "try-again", "internal", "not-found", "method-not-allowed"}
 	slices.Sort(got)
 	slices.Sort(want)
@@ -63,5 +63,19 @@ func TestServedAsJSON(t *testing.T) {
 	var doc map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil || doc["openapi"] != "3.0.3" {
 		t.Fatalf("got %v %.100s", err, rec.Body.String())
+	}
+}
+
+func TestDevRoutes(t *testing.T) {
+	want := []string{"GET /dev/.well-known/openid-configuration", "GET /dev/jwks.json", "POST /dev/token"}
+	if got := contract.DevRoutes(); !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestCustomerRoutes(t *testing.T) {
+	want := []string{"GET /customers/{customerId}/coupons", "POST /promotions/{promotionId}/coupons"}
+	if got := contract.CustomerRoutes(); !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }

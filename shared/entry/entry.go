@@ -28,9 +28,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/seckill/seckill/shared/config"
+	"github.com/seckill/seckill/shared/identity"
 	"github.com/seckill/seckill/shared/metrics"
 	"github.com/seckill/seckill/shared/store"
 	"github.com/seckill/seckill/shared/streams"
@@ -44,7 +46,22 @@ func InLambda() bool { return os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" }
 // Gateway HTTP APIs, function URLs) and payload 1.0 (REST APIs, which is
 // what LocalStack's free edition offers).
 func HTTPHandler(h http.Handler) lambda.Handler {
+	h = gatewayClaims(h)
 	return httpEvents{v1: httpadapter.New(h), v2: httpadapter.NewV2(h)}
+}
+
+// gatewayClaims hands the claims of an HTTP API's JWT authorizer, which
+// has verified the token, to the functions (identity.WithGateway), so that
+// they verify nothing again and a cold start fetches no keys. A request
+// through a route without the authorizer (or a function URL) carries no
+// claims, and the function verifies the token itself.
+func gatewayClaims(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && rc.Authorizer != nil && rc.Authorizer.JWT != nil {
+			r = r.WithContext(identity.WithGateway(r.Context(), rc.Authorizer.JWT.Claims, rc.Authorizer.JWT.Scopes))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 type httpEvents struct {

@@ -30,8 +30,9 @@ func (e *AlreadyGrabbedError) Error() string {
 func (e *AlreadyGrabbedError) Unwrap() error { return ErrAlreadyGrabbed }
 
 // CustomerID is a validated customer identifier: 1 to 128 characters of
-// A-Z a-z 0-9 . _ : @ -, and not "." or "..", which a URL path cannot carry
-// as a segment of /customers/{customerId}/coupons.
+// A-Z a-z 0-9 . _ : @ - | (some providers' subjects read auth0|…), and not
+// "." or "..", which a URL path cannot carry as a segment of
+// /customers/{customerId}/coupons.
 type CustomerID string
 
 // ParseCustomerID validates s as a customer id.
@@ -41,7 +42,7 @@ func ParseCustomerID(s string) (CustomerID, error) {
 	}
 	for i := 0; i < len(s); i++ {
 		if !customerIDByte(s[i]) {
-			return "", invalid("customerId", "may hold only A-Z a-z 0-9 . _ : @ -")
+			return "", invalid("customerId", "may hold only A-Z a-z 0-9 . _ : @ - |")
 		}
 	}
 	if s == "." || s == ".." {
@@ -51,7 +52,7 @@ func ParseCustomerID(s string) (CustomerID, error) {
 }
 
 func customerIDByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._:@-", c) >= 0
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._:@-|", c) >= 0
 }
 
 // ParsePromotionID checks that s can be a promotion id: a ULID, 26

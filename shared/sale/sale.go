@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -41,6 +42,10 @@ var (
 	ErrNotStarted         = errors.New("promotion not started")
 	ErrFinished           = errors.New("promotion finished")
 	ErrAlreadyGrabbed     = errors.New("coupon already grabbed")
+	// ErrUnauthorized: the caller did not prove who they are.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden: the caller is known, and asks for what is another's.
+	ErrForbidden = errors.New("forbidden")
 	// ErrUnavailable means the store could not give an answer in time: the
 	// operation may or may not have happened, and retrying is how to learn.
 	ErrUnavailable = errors.New("store unavailable")
@@ -87,6 +92,15 @@ type Draft struct {
 func (d Draft) Validate(now time.Time) error {
 	if !utf8.ValidString(d.Name) {
 		return invalid("name", "must be valid UTF-8")
+	}
+	// A JSON decoder turns invalid UTF-8 and lone surrogates into U+FFFD,
+	// so the replacement character is refused as the invalid bytes it
+	// stands for.
+	if strings.ContainsRune(d.Name, utf8.RuneError) {
+		return invalid("name", "must be valid UTF-8 (U+FFFD is refused too)")
+	}
+	if i := strings.IndexFunc(d.Name, unsafeInName); i >= 0 {
+		return invalid("name", "must not hold control or bidirectional-override characters (found %U)", []rune(d.Name[i:])[0])
 	}
 	if n := utf8.RuneCountInString(d.Name); n < 1 || n > MaxNameLength {
 		return invalid("name", "must be 1 to %d characters, got %d", MaxNameLength, n)
@@ -241,4 +255,12 @@ func (p Promotion) Status(now time.Time, left int) Status {
 type Stock struct {
 	Left    int
 	Granted int
+}
+
+// unsafeInName says whether r may not appear in a name shown to customers:
+// control characters, and the bidirectional embeddings, overrides and
+// isolates (U+202A–U+202E, U+2066–U+2069) that make a name read otherwise
+// than it is stored.
+func unsafeInName(r rune) bool {
+	return unicode.IsControl(r) || 0x202A <= r && r <= 0x202E || 0x2066 <= r && r <= 0x2069
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -260,9 +261,14 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 	})
 }
 
-// AnyVersion, as the version a change expects, applies the change to
+// Versions are the versions a change may apply to, as If-Match lists them.
+type Versions []int
+
+// AnyVersion, as the versions a change expects, applies the change to
 // whatever version is stored: the last writer wins.
-const AnyVersion = 0
+var AnyVersion Versions
+
+func (v Versions) admit(version int) bool { return len(v) == 0 || slices.Contains(v, version) }
 
 // UpdatePromotion replaces promotion id with what change makes of it at the
 // moment of each attempt. change sees the stored promotion and the clock
@@ -274,10 +280,10 @@ const AnyVersion = 0
 // Shards are rewritten in the same transaction with the new version, so a
 // grab working from the old version can never grant from the new stock.
 //
-// expect is the version the caller requires (If-Match), or AnyVersion.
+// expect is the versions the caller admits (If-Match), or AnyVersion.
 // Without one, losing a race with another change means computing it again
 // from the newer version, until ctx ends.
-func (s *Store) UpdatePromotion(ctx context.Context, id string, expect int, clock func() time.Time, change func(old sale.Promotion, now time.Time) (sale.Promotion, error)) (sale.Promotion, error) {
+func (s *Store) UpdatePromotion(ctx context.Context, id string, expect Versions, clock func() time.Time, change func(old sale.Promotion, now time.Time) (sale.Promotion, error)) (sale.Promotion, error) {
 	for attempt := 0; ; attempt++ {
 		old, err := s.current(ctx, id, expect)
 		if err != nil {
@@ -308,7 +314,7 @@ func (s *Store) UpdatePromotion(ctx context.Context, id string, expect int, cloc
 
 // DeletePromotion removes a promotion that may still change, with its
 // shards, under the same conditions as UpdatePromotion.
-func (s *Store) DeletePromotion(ctx context.Context, id string, expect int, clock func() time.Time) error {
+func (s *Store) DeletePromotion(ctx context.Context, id string, expect Versions, clock func() time.Time) error {
 	for attempt := 0; ; attempt++ {
 		old, err := s.current(ctx, id, expect)
 		if err != nil {
@@ -338,13 +344,13 @@ func (s *Store) DeletePromotion(ctx context.Context, id string, expect int, cloc
 
 // current reads the promotion a change starts from, refusing it when the
 // caller requires another version.
-func (s *Store) current(ctx context.Context, id string, expect int) (sale.Promotion, error) {
+func (s *Store) current(ctx context.Context, id string, expect Versions) (sale.Promotion, error) {
 	p, err := s.Promotion(ctx, id)
 	if err != nil {
 		return sale.Promotion{}, err
 	}
-	if expect != AnyVersion && p.Version != expect {
-		return sale.Promotion{}, fmt.Errorf("promotion %s is at version %d, not %d: %w", id, p.Version, expect, sale.ErrPreconditionFailed)
+	if !expect.admit(p.Version) {
+		return sale.Promotion{}, fmt.Errorf("promotion %s is at version %d, not %v: %w", id, p.Version, []int(expect), sale.ErrPreconditionFailed)
 	}
 	return p, nil
 }

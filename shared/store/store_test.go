@@ -174,17 +174,17 @@ func TestIfMatch(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	p := newPromotion(t, s, "01F", 10, now.Add(time.Hour), now.Add(2*time.Hour), now)
-	next, err := s.UpdatePromotion(ctx, p.ID, p.Version, time.Now, rename("one"))
+	next, err := s.UpdatePromotion(ctx, p.ID, store.Versions{p.Version}, time.Now, rename("one"))
 	if err != nil || next.Version != p.Version+1 {
 		t.Fatalf("update at the current version: got %+v %v", next, err)
 	}
-	if _, err := s.UpdatePromotion(ctx, p.ID, p.Version, time.Now, rename("two")); !errors.Is(err, sale.ErrPreconditionFailed) {
+	if _, err := s.UpdatePromotion(ctx, p.ID, store.Versions{p.Version}, time.Now, rename("two")); !errors.Is(err, sale.ErrPreconditionFailed) {
 		t.Fatalf("update at an old version: got %v, want ErrPreconditionFailed", err)
 	}
-	if err := s.DeletePromotion(ctx, p.ID, p.Version, time.Now); !errors.Is(err, sale.ErrPreconditionFailed) {
+	if err := s.DeletePromotion(ctx, p.ID, store.Versions{p.Version}, time.Now); !errors.Is(err, sale.ErrPreconditionFailed) {
 		t.Fatalf("delete at an old version: got %v, want ErrPreconditionFailed", err)
 	}
-	if err := s.DeletePromotion(ctx, p.ID, next.Version, time.Now); err != nil {
+	if err := s.DeletePromotion(ctx, p.ID, store.Versions{next.Version}, time.Now); err != nil {
 		t.Fatalf("delete at the current version: %v", err)
 	}
 }

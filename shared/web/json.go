@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strings"
@@ -30,7 +31,17 @@ func Decode(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 // ReadBody reads at most MaxBody bytes of r's body; a larger one is a 413.
+// A body must be application/json, with no parameter but charset=utf-8,
+// else 415: so a cross-site form or text/plain POST, which a browser sends
+// without asking the API first (CORS preflight), is never served. An empty
+// body needs no Content-Type.
 func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	ct := r.Header.Get("Content-Type")
+	if ct != "" {
+		if err := checkJSON(ct); err != nil {
+			return nil, err
+		}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -39,7 +50,22 @@ func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if err != nil {
 		return nil, NewProblem(http.StatusBadRequest, CodeInvalidRequest, "the body could not be read")
 	}
+	if len(body) > 0 && ct == "" {
+		return nil, checkJSON(ct)
+	}
 	return body, nil
+}
+
+// checkJSON refuses a Content-Type that is not JSON in UTF-8.
+func checkJSON(ct string) error {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err == nil && mt == "application/json" {
+		cs, hasCharset := params["charset"]
+		if len(params) == 0 || len(params) == 1 && hasCharset && strings.EqualFold(cs, "utf-8") {
+			return nil
+		}
+	}
+	return NewProblem(http.StatusUnsupportedMediaType, CodeInvalidRequest, "the body must be application/json (charset utf-8)")
 }
 
 // DecodeBytes is Decode's parsing half, kept apart for the fuzzers. Beyond

@@ -53,22 +53,24 @@ func Page[T any](w http.ResponseWriter, name string, items []T, next string) {
 // ETag is a promotion version as a strong entity tag.
 func ETag(version int) string { return `"` + strconv.Itoa(version) + `"` }
 
-// IfMatch reads the version an If-Match header requires, or
-// store.AnyVersion without one. "*" matches any stored promotion. A tag
-// that is no version of ours can match nothing: the change is refused with
-// 412 like any other mismatch.
-func IfMatch(r *http.Request) (int, error) {
+// IfMatch reads the versions If-Match admits. Absent or "*" admits any; a
+// list admits each strong tag it names (RFC 9110 §13.1.1: any one that
+// matches passes); a list that names none of ours matches nothing.
+func IfMatch(r *http.Request) (store.Versions, error) {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
 	if h == "" || h == "*" {
 		return store.AnyVersion, nil
 	}
+	var out store.Versions
 	for tag := range strings.SplitSeq(h, ",") {
-		tag = strings.TrimSpace(tag)
-		if v, ok := strings.CutPrefix(tag, `"`); ok {
-			if n, err := strconv.Atoi(strings.TrimSuffix(v, `"`)); err == nil && n > 0 && strings.HasSuffix(v, `"`) {
-				return n, nil
-			}
+		v, ok := strings.CutPrefix(strings.TrimSpace(tag), `"`)
+		v, closed := strings.CutSuffix(v, `"`)
+		if n, err := strconv.Atoi(v); ok && closed && err == nil && n > 0 {
+			out = append(out, n)
 		}
 	}
-	return 0, sale.ErrPreconditionFailed
+	if len(out) == 0 {
+		return nil, sale.ErrPreconditionFailed
+	}
+	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/seckill/seckill/shared/identity"
 	"github.com/seckill/seckill/shared/sale"
 )
 
@@ -26,12 +27,15 @@ type Problem struct {
 	Field string `json:"field,omitempty"`
 	// Coupon is the coupon already held, for already-grabbed.
 	Coupon any `json:"coupon,omitempty"`
+	// challenge is the WWW-Authenticate of a 401.
+	challenge string
 }
 
 // Codes of the contract.
 const (
 	CodeInvalidRequest   = "invalid-request"
 	CodeUnauthorized     = "unauthorized"
+	CodeForbidden        = "forbidden"
 	CodePromotionMissing = "promotion-not-found"
 	CodePromotionStarted = "promotion-started"
 	CodePreconditionFail = "precondition-failed"
@@ -48,6 +52,7 @@ const (
 var titles = map[string]string{
 	CodeInvalidRequest:   "Invalid request",
 	CodeUnauthorized:     "Unauthorized",
+	CodeForbidden:        "Forbidden",
 	CodePromotionMissing: "Promotion not found",
 	CodePromotionStarted: "Promotion already started",
 	CodePreconditionFail: "Precondition failed",
@@ -84,6 +89,19 @@ func ProblemFor(err error) *Problem {
 		pr := NewProblem(http.StatusBadRequest, CodeInvalidRequest, field.Error())
 		pr.Field = field.Field
 		return pr
+	case errors.Is(err, identity.ErrKeysUnavailable):
+		return NewProblem(http.StatusServiceUnavailable, CodeTryAgain,
+			"the identity provider's keys could not be fetched to check the token; retry")
+	case errors.Is(err, sale.ErrUnauthorized):
+		pr := NewProblem(http.StatusUnauthorized, CodeUnauthorized, "a valid bearer token is required")
+		pr.challenge = `Bearer realm="seckill"`
+		if errors.Is(err, identity.ErrInvalidToken) {
+			pr.Detail = "the bearer token is not valid here"
+			pr.challenge += `, error="invalid_token"`
+		}
+		return pr
+	case errors.Is(err, sale.ErrForbidden):
+		return NewProblem(http.StatusForbidden, CodeForbidden, "the token's customer may act only as themselves")
 	case errors.Is(err, sale.ErrInvalid):
 		return NewProblem(http.StatusBadRequest, CodeInvalidRequest, "the request is malformed")
 	case errors.As(err, &held):
@@ -116,8 +134,12 @@ func ProblemFor(err error) *Problem {
 // full text, which never reaches the client.
 func Error(w http.ResponseWriter, r *http.Request, err error) {
 	p := ProblemFor(err)
-	if p.Status >= 500 {
+	switch {
+	case p.Status >= 500:
 		slog.ErrorContext(r.Context(), "request failed", "err", err, "status", p.Status, "code", p.Code)
+	case p.Status == http.StatusUnauthorized, p.Status == http.StatusForbidden:
+		// Why a token failed is for the operator, never the client.
+		slog.InfoContext(r.Context(), "refused", "reason", err, "status", p.Status, "request_id", RequestID(r.Context()))
 	}
 	WriteProblem(w, p)
 }
@@ -130,6 +152,9 @@ func WriteProblem(w http.ResponseWriter, p *Problem) {
 	}
 	if p.Code == CodeTryAgain {
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+	}
+	if p.challenge != "" {
+		w.Header().Set("WWW-Authenticate", p.challenge)
 	}
 	h := w.Header()
 	h["Content-Type"] = problemType

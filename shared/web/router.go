@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"path"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/seckill/seckill/shared/contract"
@@ -125,6 +127,13 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h, pattern := rt.mux.Handler(r)
+	// ServeMux would redirect (307, text/html) a path that is not clean to
+	// its cleaned form; such a path names no resource of ours, so it is the
+	// same problem as any other unknown path, logged like every request.
+	unclean := !clean(r.URL.Path)
+	if unclean {
+		pattern = ""
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -152,6 +161,10 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs = append(attrs, sink.Answer(routeFunctions[pattern], routeOf(pattern), code, latency, calls())...)
 		slog.InfoContext(r.Context(), "request", attrs...)
 	}()
+	if unclean {
+		WriteProblem(rec, NewProblem(http.StatusNotFound, CodeNotFound, "no such path"))
+		return
+	}
 	if pattern == "" {
 		rt.unrouted(rec, r, h)
 		return
@@ -171,6 +184,16 @@ func (rt *Router) unrouted(w http.ResponseWriter, r *http.Request, h http.Handle
 		return
 	}
 	WriteProblem(w, NewProblem(http.StatusNotFound, CodeNotFound, "no such path"))
+}
+
+// clean says whether p is its own cleaned form: no empty, "." or ".."
+// segments (a trailing slash is kept, as ServeMux keeps it).
+func clean(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 func routeOf(pattern string) string {

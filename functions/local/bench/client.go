@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +21,10 @@ import (
 type client struct {
 	base, token string
 	http        *http.Client
+	// tokens holds each customer's bearer token, minted by login before a
+	// sale as a shop's app logs its customers in; none where the server
+	// runs in open mode.
+	tokens sync.Map // customer → token
 }
 
 func newClient(base, token string, conns int) *client {
@@ -65,7 +71,8 @@ func (a grabAnswer) Outcome() string {
 	return "other"
 }
 
-func (c *client) do(ctx context.Context, method, path string, body any, admin bool, out any) (int, error) {
+// do sends a request with bearer as its token ("" for none).
+func (c *client) do(ctx context.Context, method, path string, body any, bearer string, out any) (int, error) {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -81,8 +88,8 @@ func (c *client) do(ctx context.Context, method, path string, body any, admin bo
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if admin {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -107,7 +114,7 @@ func (c *client) createPromotion(ctx context.Context, name string, total int) (p
 	status, err := c.do(ctx, http.MethodPost, "/admin/promotions", map[string]any{
 		"name": name, "discount": 0.7, "totalCoupons": total,
 		"finishAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
-	}, true, &p)
+	}, c.token, &p)
 	if err == nil && status != http.StatusCreated {
 		err = fmt.Errorf("create promotion: answered %d (is -token right?)", status)
 	}
@@ -116,7 +123,7 @@ func (c *client) createPromotion(ctx context.Context, name string, total int) (p
 
 func (c *client) promotion(ctx context.Context, id string) (promotion, error) {
 	var p promotion
-	status, err := c.do(ctx, http.MethodGet, "/admin/promotions/"+id, nil, true, &p)
+	status, err := c.do(ctx, http.MethodGet, "/admin/promotions/"+id, nil, c.token, &p)
 	if err == nil && status != http.StatusOK {
 		err = fmt.Errorf("read promotion: answered %d", status)
 	}
@@ -128,8 +135,51 @@ func (c *client) grab(ctx context.Context, promotionID, customer string) grabAns
 		Code   string  `json:"code"`
 		Coupon *coupon `json:"coupon"`
 	}
-	status, err := c.do(ctx, http.MethodPost, "/promotions/"+promotionID+"/coupons", map[string]string{"customerId": customer}, false, &out)
+	status, err := c.do(ctx, http.MethodPost, "/promotions/"+promotionID+"/coupons", map[string]string{"customerId": customer}, c.tokenOf(customer), &out)
 	return grabAnswer{Status: status, Code: out.Code, Coupon: out.Coupon, Err: err}
+}
+
+func (c *client) tokenOf(customer string) string {
+	tok, _ := c.tokens.Load(customer)
+	s, _ := tok.(string)
+	return s
+}
+
+// login mints a token for each customer at the local stack's development
+// issuer (POST /dev/token), k at a time, before anything is timed. A server
+// without the issuer (404) is taken to run in open mode: no tokens, the
+// body names the customer. It says how many tokens it minted.
+func (c *client) login(ctx context.Context, customers []string, k int) (int, error) {
+	var minted atomic.Int64
+	var open atomic.Bool
+	var mu sync.Mutex
+	var first error
+	forEach(k, len(customers), func(i int) {
+		if open.Load() {
+			return
+		}
+		var out struct {
+			Token string `json:"token"`
+		}
+		status, err := c.do(ctx, http.MethodPost, "/dev/token", map[string]string{"sub": customers[i], "ttl": "12h"}, "", &out)
+		switch {
+		case err == nil && status == http.StatusNotFound:
+			open.Store(true)
+		case err == nil && status == http.StatusOK && out.Token != "":
+			c.tokens.Store(customers[i], out.Token)
+			minted.Add(1)
+		default:
+			mu.Lock()
+			if first == nil {
+				first = fmt.Errorf("token for %s: answered %d: %v", customers[i], status, err)
+			}
+			mu.Unlock()
+		}
+	})
+	if open.Load() {
+		return 0, nil
+	}
+	return int(minted.Load()), first
 }
 
 // couponPage is the first page of the customer's coupons, newest first.
@@ -164,7 +214,7 @@ func (c *client) couponsFrom(ctx context.Context, customer, cursor string) ([]co
 	if cursor != "" {
 		path += "&cursor=" + url.QueryEscape(cursor)
 	}
-	status, err := c.do(ctx, http.MethodGet, path, nil, false, &out)
+	status, err := c.do(ctx, http.MethodGet, path, nil, c.tokenOf(customer), &out)
 	if err == nil && status != http.StatusOK {
 		err = fmt.Errorf("coupons of %s: answered %d", customer, status)
 	}

@@ -26,6 +26,10 @@ type Report struct {
 	Customers   int       `json:"customers"`
 	Concurrency int       `json:"concurrency"`
 	Requests    int       `json:"requests"`
+	// Tokens is how many customers logged in (0: the server runs in open
+	// mode), in LoginSeconds before the sale.
+	Tokens       int     `json:"tokens"`
+	LoginSeconds float64 `json:"loginSeconds"`
 
 	Phases     []PhaseReport `json:"phases"`
 	Unexpected []string      `json:"unexpected,omitempty"`
@@ -378,6 +382,11 @@ func (r *Report) readModel(ctx context.Context, c *client, rec *recorder, promos
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "SecKill %s: %d promotions, %d coupons, %d customers, %d requests, %d in flight, against %s\n",
 		r.Scenario, r.Promotions, r.Coupons, r.Customers, r.Requests, r.Concurrency, r.URL)
+	if r.Tokens > 0 {
+		fmt.Fprintf(w, "customers: %d logged in (tokens of the development issuer) in %.2f s, before the sale\n", r.Tokens, r.LoginSeconds)
+	} else {
+		fmt.Fprintln(w, "customers: open mode, no tokens (the body names the customer)")
+	}
 	for _, p := range r.Phases {
 		fmt.Fprintf(w, "\nphase %-8s %7d requests in %6.2f s: %8.0f req/s", p.Name, p.Requests, p.Seconds, p.RequestsPerSecond)
 		if p.GrantsPerSecond > 0 {

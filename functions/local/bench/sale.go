@@ -44,7 +44,14 @@ func warmUp(ctx context.Context, c *client, k, n int) error {
 	if err != nil {
 		return err
 	}
-	forEach(k, n, func(i int) { c.grab(ctx, p.ID, fmt.Sprintf("warm-%d", i)) })
+	warm := make([]string, n)
+	for i := range warm {
+		warm[i] = fmt.Sprintf("warm-%d", i)
+	}
+	if _, err := c.login(ctx, warm, k); err != nil {
+		return err
+	}
+	forEach(k, n, func(i int) { c.grab(ctx, p.ID, warm[i]) })
 	// Let the read model take in the warm-up's coupons first, so that the
 	// run's lag is its own.
 	deadline := time.Now().Add(time.Minute)

@@ -65,6 +65,21 @@ func scenarioFor(o options, rng *rand.Rand) (scenario, error) {
 	return scenario{}, fmt.Errorf("unknown scenario %q: sale, seed or stampede", o.Scenario)
 }
 
+// customers lists, once each, the customers the scenario's asks name.
+func (sc scenario) customers() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, ph := range sc.Phases {
+		for _, a := range ph.Asks {
+			if !seen[a.Customer] {
+				seen[a.Customer] = true
+				out = append(out, a.Customer)
+			}
+		}
+	}
+	return out
+}
+
 // plan orders r requests from u customers: every customer asks once
 // (when r allows), the rest are customers asking again, all shuffled.
 func plan(u, r int, rng *rand.Rand) []string {

@@ -1,5 +1,6 @@
-// make e2e: a storefront page served from one origin lists promotions,
-// grabs a coupon and shows the problem of a second grab, all through the
+// make e2e: a storefront page served from one origin signs its customer in
+// at the development issuer, lists promotions, grabs a coupon with the
+// token and shows the problem of a second grab, all through the
 // local stack's API on another origin, in headless Chromium; the same page
 // served from an origin the API does not allow is refused by the browser.
 import { test, after, before } from "node:test";
@@ -89,6 +90,7 @@ test("a storefront on an allowed origin lists, grabs, and shows the second grab'
   await p.goto(`http://localhost:${allowed.address().port}/storefront.html?api=${encodeURIComponent(api)}&customer=alice`);
   await p.waitForFunction(() => document.getElementById("status").textContent !== "loading", null, { timeout: 30_000 });
   assert.equal(await p.textContent("#status"), "done");
+  assert.equal(await p.textContent("#who"), "signed in as alice");
   assert.match(await p.textContent("#promotions"), /Browser sale: pay 70 %, 3 left \(active\)/);
   assert.match(await p.textContent("#grab"), /^201: coupon [0-9A-Z]{26} \(request [0-9a-f]{16}\)$/);
   assert.match(await p.textContent("#again"), /^409 already-grabbed: /);

@@ -18,10 +18,12 @@ import (
 	"github.com/seckill/seckill/functions/admin"
 	"github.com/seckill/seckill/functions/coupons"
 	"github.com/seckill/seckill/functions/grab"
+	"github.com/seckill/seckill/functions/local/issuer"
 	"github.com/seckill/seckill/functions/projector"
 	"github.com/seckill/seckill/shared/config"
 	"github.com/seckill/seckill/shared/ddblocal"
 	"github.com/seckill/seckill/shared/entry"
+	"github.com/seckill/seckill/shared/identity"
 	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/store"
 	"github.com/seckill/seckill/shared/streams"
@@ -103,7 +105,16 @@ func RunWith(ctx context.Context, cfg config.Local, hooks Hooks, ready func(Stac
 		return fmt.Errorf("listen: %w", err)
 	}
 	url := "http://" + l.Addr().String()
-	slog.Info("SecKill is serving", "url", url, "admin_token_default", cfg.AdminToken == "dev-admin-token")
+	iss, err := issuer.Load(cfg.DataDir, url+issuer.Path)
+	if err != nil {
+		return err
+	}
+	customers, admins, err := guards(cfg, iss)
+	if err != nil {
+		return err
+	}
+	slog.Info("SecKill is serving", "url", url, "admin_token_default", cfg.AdminToken == "dev-admin-token",
+		"customer_auth", cfg.CustomerAuth, "dev_issuer", iss.URL())
 	if ready != nil {
 		ready(Stack{URL: url, Endpoint: endpoint, DB: db, Store: st})
 	}
@@ -111,19 +122,40 @@ func RunWith(ctx context.Context, cfg config.Local, hooks Hooks, ready func(Stac
 	if hooks.WrapGrabDB != nil {
 		grabStore = store.New(hooks.WrapGrabDB(db), tables, cfg.StoreTimeout)
 	}
-	return web.Serve(ctx, l, entry.WithMetrics(router(st, grabStore, cfg, hooks.OnBatch)))
+	return web.Serve(ctx, l, entry.WithMetrics(router(st, grabStore, cfg, customers, admins, iss, hooks.OnBatch)))
+}
+
+// guards tell the functions who calls. Unless the configuration names
+// another issuer, customers carry tokens of the stack's own development
+// issuer, verified as any deployment outside AWS's gateway verifies its
+// provider's: discovery and JWKS over HTTP, from the issuer's URL.
+func guards(cfg config.Local, iss *issuer.Issuer) (customers, admins *identity.Guard, err error) {
+	c := cfg.Customers
+	if c.CustomerIssuer == "" {
+		c.CustomerIssuer, c.CustomerAudience = iss.URL(), issuer.Audience
+	}
+	if customers, err = c.Guard(""); err != nil {
+		return nil, nil, err
+	}
+	if cfg.AdminScope != "" {
+		admins, err = c.Guard(cfg.AdminScope)
+	}
+	return customers, admins, err
 }
 
 // Router serves the whole API from one process, as the gateway does in the
-// cloud.
-func Router(st *store.Store, cfg config.Local) *web.Router { return router(st, st, cfg, nil) }
+// cloud, with the development issuer's routes beside it.
+func Router(st *store.Store, cfg config.Local, customers *identity.Guard, iss *issuer.Issuer) *web.Router {
+	return router(st, st, cfg, customers, nil, iss, nil)
+}
 
-func router(st, grabStore *store.Store, cfg config.Local, onBatch func(int)) *web.Router {
+func router(st, grabStore *store.Store, cfg config.Local, customers, admins *identity.Guard, iss *issuer.Issuer, onBatch func(int)) *web.Router {
 	rt := web.NewRouter().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins)
-	admin.New(st, cfg.AdminToken, time.Now).Register(rt)
-	g := grab.FromConfig(grabStore, cfg.Grab)
+	admin.New(st, cfg.AdminToken, time.Now, admins).Register(rt)
+	g := grab.FromConfig(grabStore, customers, cfg.Grab)
 	g.Service().OnBatch(onBatch)
 	g.Register(rt)
-	coupons.New(st, time.Now).Register(rt)
+	coupons.New(st, time.Now, customers).Register(rt)
+	iss.Register(rt)
 	return rt
 }
