@@ -109,4 +109,3 @@ func (h netHost) dial(port string) error {
 	}
 	return nil
 }
-
