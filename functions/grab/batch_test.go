@@ -20,6 +20,7 @@ import (
 	"github.com/seckill/seckill/functions/grab"
 	"github.com/seckill/seckill/functions/local/issuer/issuertest"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
+	"github.com/seckill/seckill/shared/identity"
 	"github.com/seckill/seckill/shared/store"
 )
 
@@ -97,18 +98,28 @@ func (w *world) instance(o *observed) string {
 // handler is a grab instance's handler over w's tables, its calls
 // observed.
 func (w *world) handler(o *observed) http.Handler {
+	return w.handlerWith(o, issuertest.SharedGuard(w.t))
+}
+
+// handlerWith is handler with guard telling who grabs.
+func (w *world) handlerWith(o *observed, guard *identity.Guard) http.Handler {
 	if o.DB == nil {
 		o.DB = w.db
 	}
 	s := store.New(o, w.store.Tables(), ddbtest.CallTimeout)
-	return grab.New(grab.NewService(s, time.Now, time.Second, 8), issuertest.SharedGuard(w.t)).Router().SetBudget(ddbtest.TestBudget)
+	return grab.New(grab.NewService(s, time.Now, time.Second, 8), guard).Router().SetBudget(ddbtest.TestBudget)
 }
 
 // serve answers one grab in memory, without a network.
 func serve(h http.Handler, promotionID, customer string) int {
+	return serveAs(h, promotionID, customer, issuertest.TokenFor(customer))
+}
+
+// serveAs is serve with the customer's token.
+func serveAs(h http.Handler, promotionID, customer, token string) int {
 	r := httptest.NewRequest(http.MethodPost, "/promotions/"+promotionID+"/coupons", strings.NewReader(customerBody(customer)))
 	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("Authorization", "Bearer "+issuertest.TokenFor(customer))
+	r.Header.Set("Authorization", "Bearer "+token)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
 	return rec.Code

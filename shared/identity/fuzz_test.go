@@ -2,6 +2,8 @@ package identity
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"net/http/httptest"
 	"testing"
@@ -58,6 +60,7 @@ func BenchmarkVerify(b *testing.B) {
 	}{
 		{"ES256", jose.JSONWebKey{Key: mustEC(b), KeyID: "k", Algorithm: "ES256", Use: "sig"}, jose.ES256},
 		{"RS256", jose.JSONWebKey{Key: mustRSA(b), KeyID: "k", Algorithm: "RS256", Use: "sig"}, jose.RS256},
+		{"EdDSA", jose.JSONWebKey{Key: mustEd(b), KeyID: "k", Algorithm: "EdDSA", Use: "sig"}, jose.EdDSA},
 	} {
 		tok := sign(b, tc.key, tc.alg, claims{Claims: jwt.Claims{Issuer: "https://issuer.example", Subject: "alice",
 			Audience: jwt.Audience{"seckill"}, Expiry: jwt.NewNumericDate(now.Add(time.Hour))}})
@@ -99,4 +102,12 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		}
 	})
+}
+
+func mustEd(t testing.TB) ed25519.PrivateKey {
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

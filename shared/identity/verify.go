@@ -109,10 +109,12 @@ func NewVerifier(o Options) (*Verifier, error) {
 // holding the audience, and exp (required) and nbf within Leeway. Errors
 // carry ErrInvalidToken with the reason, or ErrKeysUnavailable.
 func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
-	if err := wellFormed(token); err != nil {
-		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	if len(token) > MaxToken {
+		return Claims{}, fmt.Errorf("%w: over %d bytes", ErrInvalidToken, MaxToken)
 	}
 	now := v.now()
+	// A token in the cache was whole when it verified: its repeats skip
+	// even the shape check, the largest cost left on this path.
 	digest := sha256.Sum256([]byte(token))
 	if hit, ok := v.verified.Get(digest); ok {
 		if now.Add(-Leeway).After(hit.expiry) {
@@ -120,6 +122,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 			return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, jwt.ErrExpired)
 		}
 		return hit.claims, nil
+	}
+	if err := wellFormed(token); err != nil {
+		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	tok, err := jwt.ParseSigned(token, Algorithms)
 	if err != nil {
@@ -154,12 +159,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 }
 
 // wellFormed refuses, before any parsing or crypto, what cannot be a signed
-// JWT: over MaxToken, not three base64url segments, or no signature (as
-// "alg": "none" tokens have).
+// JWT: not three base64url segments, or no signature (as "alg": "none"
+// tokens have).
 func wellFormed(token string) error {
-	if len(token) > MaxToken {
-		return fmt.Errorf("over %d bytes", MaxToken)
-	}
 	dots := 0
 	last := -1
 	for i := 0; i < len(token); i++ {
