@@ -23,6 +23,16 @@ role_arn=$(aws iam create-role --role-name "$prefix-lambda" \
   --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}' \
   --query Role.Arn --output text 2>/dev/null || aws iam get-role --role-name "$prefix-lambda" --query Role.Arn --output text)
 
+# Customers are who their tokens say; the REST API of the free edition has
+# no JWT authorizer, so the functions verify the tokens themselves, against a
+# provider the Lambda containers can reach. CUSTOMER_AUTH=open is for demos.
+customer_auth="${CUSTOMER_AUTH:-jwt}"
+if [ "$customer_auth" = jwt ] && { [ -z "${CUSTOMER_ISSUER:-}" ] || [ -z "${CUSTOMER_AUDIENCE:-}" ]; }; then
+  echo "set CUSTOMER_ISSUER and CUSTOMER_AUDIENCE (your OpenID Connect provider's), or CUSTOMER_AUTH=open for a demo without tokens" >&2
+  exit 1
+fi
+customers="SECKILL_CUSTOMER_AUTH=$customer_auth,SECKILL_CUSTOMER_ISSUER=${CUSTOMER_ISSUER:-},SECKILL_CUSTOMER_AUDIENCE=${CUSTOMER_AUDIENCE:-},SECKILL_CUSTOMER_CLAIM=${CUSTOMER_CLAIM:-sub},SECKILL_CUSTOMER_TOKENS=100000"
+
 env_vars="SECKILL_SALE_TABLE=$prefix-sale,SECKILL_COUPONS_TABLE=$prefix-coupons,SECKILL_STORE_TIMEOUT=2s"
 for fn in admin grab coupons projector; do
   out="bin/localstack/$fn"
@@ -31,9 +41,9 @@ for fn in admin grab coupons projector; do
   (cd "$out" && rm -f function.zip && zip -q function.zip bootstrap)
   vars="$env_vars"
   case "$fn" in
-    admin) vars="$vars,SECKILL_REQUEST_TIMEOUT=2500ms,SECKILL_ADMIN_TOKEN=$token" ;;
-    grab) vars="$vars,SECKILL_REQUEST_TIMEOUT=2500ms,SECKILL_PROMOTION_TTL=2s,SECKILL_GRAB_MAX_ATTEMPTS=8,SECKILL_GRAB_IN_FLIGHT=2,SECKILL_GRAB_MAX_HOLDERS=200000" ;;
-    coupons) vars="$vars,SECKILL_REQUEST_TIMEOUT=2500ms" ;;
+    admin) vars="$vars,SECKILL_REQUEST_TIMEOUT=2500ms,SECKILL_ADMIN_TOKEN=$token,SECKILL_ADMIN_SCOPE=,$customers" ;;
+    grab) vars="$vars,SECKILL_REQUEST_TIMEOUT=2500ms,SECKILL_PROMOTION_TTL=2s,SECKILL_GRAB_MAX_ATTEMPTS=8,SECKILL_GRAB_IN_FLIGHT=2,SECKILL_GRAB_MAX_HOLDERS=200000,$customers" ;;
+    coupons) vars="$vars,SECKILL_REQUEST_TIMEOUT=2500ms,$customers" ;;
   esac
   aws lambda delete-function --function-name "$prefix-$fn" >/dev/null 2>&1 || true
   aws lambda create-function --function-name "$prefix-$fn" --runtime provided.al2023 --handler bootstrap \
