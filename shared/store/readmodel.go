@@ -48,7 +48,7 @@ const (
 	// charges two write units a coupon for that; DynamoDB Local commits a
 	// transaction to its data file at once but each item of a
 	// BatchWriteItem alone, so on disk it writes several times as many
-	// coupons a second this way (README, read-model lag). The local stack
+	// coupons a second this way (functions/projector/README.md). The local stack
 	// uses it.
 	Transacted
 )

@@ -7,7 +7,7 @@
 // Without -url it starts the whole local stack in-process on an in-memory
 // DynamoDB Local, so that the raw write rates and the sale are measured in
 // one run on one store. `make bench` runs it; SCENARIO=seed or stampede
-// picks the sales of the README's figures.
+// picks the sales of the figures in this folder's README.
 package main
 
 import (
@@ -39,7 +39,7 @@ type options struct {
 	URL         string
 	Token       string
 	Scenario    string  // sale (the knobs below), seed or stampede
-	Scale       float64 // shrinks seed and stampede; 1 is their README size
+	Scale       float64 // shrinks seed and stampede; 1 is their size in this folder's README
 	Coupons     int     // C
 	Customers   int     // U
 	Concurrency int     // K

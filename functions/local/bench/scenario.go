@@ -25,7 +25,7 @@ type ask struct {
 }
 
 // scenarios names the sales `make bench SCENARIO=` runs; scale shrinks
-// them (for tests), 1 is the size the README's figures are of.
+// them (for tests), 1 is the size of the figures in this folder's README.
 func scenarioFor(o options, rng *rand.Rand) (scenario, error) {
 	n := func(x int) int { return max(1, int(float64(x)*o.Scale)) }
 	switch o.Scenario {
