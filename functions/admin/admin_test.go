@@ -15,8 +15,11 @@ import (
 	"time"
 
 	"github.com/seckill/seckill/functions/admin"
+	"github.com/seckill/seckill/functions/local/issuer"
+	"github.com/seckill/seckill/functions/local/issuer/issuertest"
 	"github.com/seckill/seckill/shared/contract/contracttest"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
+	"github.com/seckill/seckill/shared/identity"
 )
 
 const token = "test-admin-token-0123456789abcdef0123"
@@ -317,5 +320,51 @@ func TestBadInputChangesNothing(t *testing.T) {
 	b2, _ := json.Marshal(after)
 	if !bytes.Equal(b1, b2) {
 		t.Fatalf("bad input changed what is stored:\nbefore %s\nafter  %s", b1, b2)
+	}
+}
+
+// TestAdminScope: with an admin scope, a token of the customers' issuer
+// that carries it admits its bearer as an admin, with no shared secret; a
+// customer's token without it does not; the static token, where set, still
+// does.
+func TestAdminScope(t *testing.T) {
+	t.Parallel()
+	s, _ := ddbtest.Store(t)
+	iss := issuertest.Start(t)
+	v, err := identity.NewVerifier(identity.Options{Issuer: iss.URL(), Audience: issuer.Audience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scoped := identity.JWT(v, "seckill:admin")
+	for _, tc := range []struct {
+		name, static string
+	}{{"scope only", ""}, {"scope and token", token}} {
+		srv := httptest.NewServer(admin.New(s, tc.static, time.Now, scoped).Router().SetBudget(ddbtest.TestBudget))
+		ops, _, err := iss.Mint("ops", time.Hour, "openid seckill:admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		get := func(bearer string) int {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/admin/promotions", nil)
+			if bearer != "" {
+				req.Header.Set("Authorization", "Bearer "+bearer)
+			}
+			resp, err := contracttest.Client(t, nil).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		want := map[string]int{ops: 200, iss.Token(t, "alice"): 401, "": 401, token: 401}
+		if tc.static != "" {
+			want[token] = 200
+		}
+		for bearer, status := range want {
+			if got := get(bearer); got != status {
+				t.Errorf("%s: bearer %.12q…: got %d, want %d", tc.name, bearer, got, status)
+			}
+		}
+		srv.Close()
 	}
 }
