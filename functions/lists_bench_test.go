@@ -94,5 +94,5 @@ func BenchmarkFirstPage(b *testing.B) {
 			b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
 		})
 	}
-	_ = store.PageQuery{}
+	_ = sale.PageQuery{}
 }

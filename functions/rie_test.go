@@ -166,7 +166,7 @@ func TestBootstrapsUnderTheRuntimeEmulator(t *testing.T) {
 		if _, err := runner.Poll(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		cs, _, err := st.CustomerCoupons(context.Background(), "rie-2", store.PageQuery{Limit: 10})
+		cs, _, err := st.CustomerCoupons(context.Background(), "rie-2", sale.PageQuery{Limit: 10})
 		if err == nil && len(cs) == 1 && cs[0].ID == granted[2].ID {
 			break
 		}
@@ -175,7 +175,7 @@ func TestBootstrapsUnderTheRuntimeEmulator(t *testing.T) {
 		}
 	}
 	for _, c := range granted {
-		cs, _, err := st.CustomerCoupons(context.Background(), sale.CustomerID(c.CustomerID), store.PageQuery{Limit: 10})
+		cs, _, err := st.CustomerCoupons(context.Background(), sale.CustomerID(c.CustomerID), sale.PageQuery{Limit: 10})
 		if err != nil || len(cs) != 1 || cs[0].ID != c.ID {
 			t.Errorf("%s: read model holds %+v (%v), want coupon %s", c.CustomerID, cs, err, c.ID)
 		}

@@ -141,7 +141,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 
 // target reads what a PUT or DELETE changes: the promotion, and the
 // version If-Match requires of it.
-func target(r *http.Request) (string, store.Versions, error) {
+func target(r *http.Request) (string, sale.Versions, error) {
 	id, err := sale.ParsePromotionID(r.PathValue("promotionId"))
 	if err != nil {
 		return "", nil, err

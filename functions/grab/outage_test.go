@@ -212,7 +212,7 @@ func faultySale(t *testing.T, total, customers int, every time.Duration, phases 
 	deadline := time.Now().Add(30 * time.Second)
 	for c, id := range holders {
 		for {
-			got, _, err := w.store.CustomerCoupons(ctx, sale.CustomerID(c), store.PageQuery{Limit: 100})
+			got, _, err := w.store.CustomerCoupons(ctx, sale.CustomerID(c), sale.PageQuery{Limit: 100})
 			if err == nil && len(got) == 1 && got[0].ID == id {
 				break
 			}

@@ -70,7 +70,7 @@ func TestPoisonRecordIsReportedAlone(t *testing.T) {
 		if want := []string{"2", "5"}; !slices.Equal(failed, want) {
 			t.Fatalf("round %d: got failures %v, want %v", round, failed, want)
 		}
-		got, _, err := s.CustomerCoupons(context.Background(), "alice", store.PageQuery{Limit: 100})
+		got, _, err := s.CustomerCoupons(context.Background(), "alice", sale.PageQuery{Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func TestStreamToReadModel(t *testing.T) {
 						continue
 					}
 					for {
-						got, _, err := s.CustomerCoupons(ctx, customer, store.PageQuery{Limit: 100})
+						got, _, err := s.CustomerCoupons(ctx, customer, sale.PageQuery{Limit: 100})
 						if err == nil && len(got) == 1 {
 							break
 						}

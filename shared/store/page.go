@@ -13,13 +13,6 @@ import (
 	"github.com/seckill/seckill/shared/sale"
 )
 
-// PageQuery asks for one page of a list: at most Limit items after the item
-// whose id is After (empty: from the start).
-type PageQuery struct {
-	Limit int
-	After string
-}
-
 // scanFactor bounds what one page may read: at most scanFactor items
 // evaluated per item it can carry, so that a filter that matches little
 // (finished promotions among thousands of upcoming ones) answers a short
@@ -31,7 +24,7 @@ const scanFactor = 10
 // remain. It returns the items and the id to continue after, "" when the
 // list is done. idAttr names the attribute holding an item's id; startKey
 // rebuilds the key DynamoDB continues from.
-func (s *Store) queryPage(ctx context.Context, in *dynamodb.QueryInput, q PageQuery, idAttr string, startKey func(id string) map[string]types.AttributeValue) ([]map[string]types.AttributeValue, string, error) {
+func (s *Store) queryPage(ctx context.Context, in *dynamodb.QueryInput, q sale.PageQuery, idAttr string, startKey func(id string) map[string]types.AttributeValue) ([]map[string]types.AttributeValue, string, error) {
 	if q.After != "" {
 		in.ExclusiveStartKey = startKey(q.After)
 	}
@@ -80,7 +73,7 @@ func idOf(item map[string]types.AttributeValue, attr string) string {
 // PromotionsPage lists promotions that pass filter at now, newest first (ids
 // are ULIDs, so the index's sort key orders by creation), one page at a
 // time. The filter runs in DynamoDB on the times each promotion carries.
-func (s *Store) PromotionsPage(ctx context.Context, filter sale.Filter, now time.Time, q PageQuery) ([]sale.Promotion, string, error) {
+func (s *Store) PromotionsPage(ctx context.Context, filter sale.Filter, now time.Time, q sale.PageQuery) ([]sale.Promotion, string, error) {
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.tables.Sale),
 		IndexName:                 aws.String(IndexByCreate),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -261,15 +260,6 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 	})
 }
 
-// Versions are the versions a change may apply to, as If-Match lists them.
-type Versions []int
-
-// AnyVersion, as the versions a change expects, applies the change to
-// whatever version is stored: the last writer wins.
-var AnyVersion Versions
-
-func (v Versions) admit(version int) bool { return len(v) == 0 || slices.Contains(v, version) }
-
 // UpdatePromotion replaces promotion id with what change makes of it at the
 // moment of each attempt. change sees the stored promotion and the clock
 // read for that attempt, and decides (the domain's rules). The write lands
@@ -280,10 +270,10 @@ func (v Versions) admit(version int) bool { return len(v) == 0 || slices.Contain
 // Shards are rewritten in the same transaction with the new version, so a
 // grab working from the old version can never grant from the new stock.
 //
-// expect is the versions the caller admits (If-Match), or AnyVersion.
+// expect is the versions the caller admits (If-Match), or sale.AnyVersion.
 // Without one, losing a race with another change means computing it again
 // from the newer version, until ctx ends.
-func (s *Store) UpdatePromotion(ctx context.Context, id string, expect Versions, clock func() time.Time, change func(old sale.Promotion, now time.Time) (sale.Promotion, error)) (sale.Promotion, error) {
+func (s *Store) UpdatePromotion(ctx context.Context, id string, expect sale.Versions, clock func() time.Time, change func(old sale.Promotion, now time.Time) (sale.Promotion, error)) (sale.Promotion, error) {
 	for attempt := 0; ; attempt++ {
 		old, err := s.current(ctx, id, expect)
 		if err != nil {
@@ -314,7 +304,7 @@ func (s *Store) UpdatePromotion(ctx context.Context, id string, expect Versions,
 
 // DeletePromotion removes a promotion that may still change, with its
 // shards, under the same conditions as UpdatePromotion.
-func (s *Store) DeletePromotion(ctx context.Context, id string, expect Versions, clock func() time.Time) error {
+func (s *Store) DeletePromotion(ctx context.Context, id string, expect sale.Versions, clock func() time.Time) error {
 	for attempt := 0; ; attempt++ {
 		old, err := s.current(ctx, id, expect)
 		if err != nil {
@@ -344,12 +334,12 @@ func (s *Store) DeletePromotion(ctx context.Context, id string, expect Versions,
 
 // current reads the promotion a change starts from, refusing it when the
 // caller requires another version.
-func (s *Store) current(ctx context.Context, id string, expect Versions) (sale.Promotion, error) {
+func (s *Store) current(ctx context.Context, id string, expect sale.Versions) (sale.Promotion, error) {
 	p, err := s.Promotion(ctx, id)
 	if err != nil {
 		return sale.Promotion{}, err
 	}
-	if !expect.admit(p.Version) {
+	if !expect.Admit(p.Version) {
 		return sale.Promotion{}, fmt.Errorf("promotion %s is at version %d, not %v: %w", id, p.Version, []int(expect), sale.ErrPreconditionFailed)
 	}
 	return p, nil

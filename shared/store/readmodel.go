@@ -149,7 +149,7 @@ func (s *Store) projectBatch(ctx context.Context, cs []sale.Coupon, errs []error
 
 // CustomerCoupons lists the coupons customer owns, newest first, from the
 // read model, one page at a time.
-func (s *Store) CustomerCoupons(ctx context.Context, customer sale.CustomerID, q PageQuery) ([]sale.Coupon, string, error) {
+func (s *Store) CustomerCoupons(ctx context.Context, customer sale.CustomerID, q sale.PageQuery) ([]sale.Coupon, string, error) {
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.tables.Coupons),
 		KeyConditionExpression:    aws.String("pk = :c"),

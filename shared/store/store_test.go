@@ -124,10 +124,10 @@ func TestChangeAfterGrantRefused(t *testing.T) {
 	if err := s.Grab(ctx, p, 2, c, publish); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UpdatePromotion(ctx, p.ID, store.AnyVersion, at(now), rename("late")); !errors.Is(err, sale.ErrPromotionStarted) {
+	if _, err := s.UpdatePromotion(ctx, p.ID, sale.AnyVersion, at(now), rename("late")); !errors.Is(err, sale.ErrPromotionStarted) {
 		t.Fatalf("update after a grant: got %v, want ErrPromotionStarted", err)
 	}
-	if err := s.DeletePromotion(ctx, p.ID, store.AnyVersion, at(now)); !errors.Is(err, sale.ErrPromotionStarted) {
+	if err := s.DeletePromotion(ctx, p.ID, sale.AnyVersion, at(now)); !errors.Is(err, sale.ErrPromotionStarted) {
 		t.Fatalf("delete after a grant: got %v, want ErrPromotionStarted", err)
 	}
 	v, err := s.PromotionView(ctx, p.ID)
@@ -157,12 +157,12 @@ func TestChangeFreeze(t *testing.T) {
 		{"after the start", publish.Add(time.Millisecond), false},
 		{"just before the freeze", publish.Add(-sale.ChangeFreeze - time.Millisecond), true},
 	} {
-		_, err := s.UpdatePromotion(ctx, p.ID, store.AnyVersion, at(tc.now), rename(tc.name))
+		_, err := s.UpdatePromotion(ctx, p.ID, sale.AnyVersion, at(tc.now), rename(tc.name))
 		if tc.ok != (err == nil) || (!tc.ok && !errors.Is(err, sale.ErrPromotionStarted)) {
 			t.Errorf("%s: got %v, want ok=%v or ErrPromotionStarted", tc.name, err, tc.ok)
 		}
 	}
-	if err := s.DeletePromotion(ctx, p.ID, store.AnyVersion, at(publish.Add(-sale.ChangeFreeze/2))); !errors.Is(err, sale.ErrPromotionStarted) {
+	if err := s.DeletePromotion(ctx, p.ID, sale.AnyVersion, at(publish.Add(-sale.ChangeFreeze/2))); !errors.Is(err, sale.ErrPromotionStarted) {
 		t.Fatalf("delete inside the freeze: got %v, want ErrPromotionStarted", err)
 	}
 }
@@ -174,17 +174,17 @@ func TestIfMatch(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	p := newPromotion(t, s, "01F", 10, now.Add(time.Hour), now.Add(2*time.Hour), now)
-	next, err := s.UpdatePromotion(ctx, p.ID, store.Versions{p.Version}, time.Now, rename("one"))
+	next, err := s.UpdatePromotion(ctx, p.ID, sale.Versions{p.Version}, time.Now, rename("one"))
 	if err != nil || next.Version != p.Version+1 {
 		t.Fatalf("update at the current version: got %+v %v", next, err)
 	}
-	if _, err := s.UpdatePromotion(ctx, p.ID, store.Versions{p.Version}, time.Now, rename("two")); !errors.Is(err, sale.ErrPreconditionFailed) {
+	if _, err := s.UpdatePromotion(ctx, p.ID, sale.Versions{p.Version}, time.Now, rename("two")); !errors.Is(err, sale.ErrPreconditionFailed) {
 		t.Fatalf("update at an old version: got %v, want ErrPreconditionFailed", err)
 	}
-	if err := s.DeletePromotion(ctx, p.ID, store.Versions{p.Version}, time.Now); !errors.Is(err, sale.ErrPreconditionFailed) {
+	if err := s.DeletePromotion(ctx, p.ID, sale.Versions{p.Version}, time.Now); !errors.Is(err, sale.ErrPreconditionFailed) {
 		t.Fatalf("delete at an old version: got %v, want ErrPreconditionFailed", err)
 	}
-	if err := s.DeletePromotion(ctx, p.ID, store.Versions{next.Version}, time.Now); err != nil {
+	if err := s.DeletePromotion(ctx, p.ID, sale.Versions{next.Version}, time.Now); err != nil {
 		t.Fatalf("delete at the current version: %v", err)
 	}
 }
@@ -271,9 +271,9 @@ func TestLateChangesRaceGrants(t *testing.T) {
 				for time.Now().Before(publish.Add(-sale.ChangeFreeze)) {
 					var err error
 					if deleting {
-						err = slow.DeletePromotion(ctx, p.ID, store.AnyVersion, time.Now)
+						err = slow.DeletePromotion(ctx, p.ID, sale.AnyVersion, time.Now)
 					} else {
-						_, err = slow.UpdatePromotion(ctx, p.ID, store.AnyVersion, time.Now, func(old sale.Promotion, now time.Time) (sale.Promotion, error) {
+						_, err = slow.UpdatePromotion(ctx, p.ID, sale.AnyVersion, time.Now, func(old sale.Promotion, now time.Time) (sale.Promotion, error) {
 							return old.Replace(sale.Draft{Name: fmt.Sprint("v", g), Discount: 0.5, TotalCoupons: 5, PublishAt: publish, FinishAt: publish.Add(time.Hour)}, now)
 						})
 					}
@@ -401,7 +401,7 @@ func TestPageCost(t *testing.T) {
 	for _, f := range []sale.Filter{sale.FilterAll, sale.FilterActive, sale.FilterFinished} {
 		c.evaluated.Store(0)
 		c.keys.Store(0)
-		page, next, err := cs.PromotionsPage(ctx, f, now, store.PageQuery{Limit: 5})
+		page, next, err := cs.PromotionsPage(ctx, f, now, sale.PageQuery{Limit: 5})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,23 +7,22 @@ import (
 	"strings"
 
 	"github.com/seckill/seckill/shared/sale"
-	"github.com/seckill/seckill/shared/store"
 )
 
 // PageQuery reads ?limit= and ?cursor= of a list request. A cursor is opaque
 // to clients: the id of the last item a page carried, encoded, so that only
 // a cursor this API gave out is accepted.
-func PageQuery(r *http.Request) (store.PageQuery, error) {
+func PageQuery(r *http.Request) (sale.PageQuery, error) {
 	q := r.URL.Query()
 	limit, err := sale.ParseLimit(q.Get("limit"))
 	if err != nil {
-		return store.PageQuery{}, err
+		return sale.PageQuery{}, err
 	}
 	after, err := parseCursor(q.Get("cursor"))
 	if err != nil {
-		return store.PageQuery{}, err
+		return sale.PageQuery{}, err
 	}
-	return store.PageQuery{Limit: limit, After: after}, nil
+	return sale.PageQuery{Limit: limit, After: after}, nil
 }
 
 func parseCursor(s string) (string, error) {
@@ -56,12 +55,12 @@ func ETag(version int) string { return `"` + strconv.Itoa(version) + `"` }
 // IfMatch reads the versions If-Match admits. Absent or "*" admits any; a
 // list admits each strong tag it names (RFC 9110 §13.1.1: any one that
 // matches passes); a list that names none of ours matches nothing.
-func IfMatch(r *http.Request) (store.Versions, error) {
+func IfMatch(r *http.Request) (sale.Versions, error) {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
 	if h == "" || h == "*" {
-		return store.AnyVersion, nil
+		return sale.AnyVersion, nil
 	}
-	var out store.Versions
+	var out sale.Versions
 	for tag := range strings.SplitSeq(h, ",") {
 		v, ok := strings.CutPrefix(strings.TrimSpace(tag), `"`)
 		v, closed := strings.CutSuffix(v, `"`)
