@@ -16,22 +16,16 @@ import (
 func init() { functions.HTTP("admin", web.Lazy("admin", FromEnv)) }
 
 // FromEnv builds the admin handler from the environment. It refuses a missing
-// or short token.
+// or short token unless admins come by scope.
 func FromEnv(ctx context.Context) (http.Handler, error) {
 	var cfg config.Admin
-	if err := config.Load(&cfg); err != nil {
-		return nil, err
-	}
-	if err := cfg.Validate(); err != nil {
+	st, err := config.Setup(ctx, &cfg)
+	if err != nil {
 		return nil, err
 	}
 	scoped, err := cfg.Guard()
 	if err != nil {
 		return nil, err
 	}
-	st, err := cfg.Open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return New(st, cfg.AdminToken, time.Now, scoped).Router().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins), nil
+	return cfg.Edge().Apply(New(st, cfg.AdminToken, time.Now, scoped).Router()), nil
 }

@@ -4,20 +4,14 @@
 package coupons
 
 import (
-	"context"
 	"net/http"
 	"time"
 
-	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
-
-	"github.com/seckill/seckill/shared/config"
 	"github.com/seckill/seckill/shared/identity"
 	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/store"
 	"github.com/seckill/seckill/shared/web"
 )
-
-func init() { functions.HTTP("coupons", web.Lazy("coupons", FromEnv)) }
 
 // Handler serves a customer's coupons and the promotions on offer.
 type Handler struct {
@@ -30,23 +24,6 @@ type Handler struct {
 // read.
 func New(s *store.Store, now func() time.Time, guard *identity.Guard) *Handler {
 	return &Handler{store: s, now: now, guard: guard}
-}
-
-// FromEnv builds the coupons handler from the environment.
-func FromEnv(ctx context.Context) (http.Handler, error) {
-	var cfg config.Coupons
-	if err := config.Load(&cfg); err != nil {
-		return nil, err
-	}
-	guard, err := cfg.Guard("")
-	if err != nil {
-		return nil, err
-	}
-	st, err := cfg.Open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return New(st, time.Now, guard).Router().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins), nil
 }
 
 // Register adds the coupons routes to rt.

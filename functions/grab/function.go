@@ -19,18 +19,15 @@ func init() { functions.HTTP("grab", web.Lazy("grab", FromEnv)) }
 // FromEnv builds the grab handler from the environment.
 func FromEnv(ctx context.Context) (http.Handler, error) {
 	var cfg config.Grab
-	if err := config.Load(&cfg); err != nil {
+	st, err := config.Setup(ctx, &cfg)
+	if err != nil {
 		return nil, err
 	}
 	guard, err := cfg.Guard("")
 	if err != nil {
 		return nil, err
 	}
-	st, err := cfg.Open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return FromConfig(st, guard, cfg).Router().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins), nil
+	return cfg.Edge().Apply(FromConfig(st, guard, cfg).Router()), nil
 }
 
 // FromConfig builds the grab handler over s with cfg's tuning; guard tells

@@ -14,6 +14,7 @@ import (
 
 	"github.com/seckill/seckill/shared/identity"
 	"github.com/seckill/seckill/shared/store"
+	"github.com/seckill/seckill/shared/web"
 )
 
 // Prefix of every variable: SECKILL_SALE_TABLE and so on.
@@ -36,6 +37,37 @@ type HTTP struct {
 	// separated: "https://shop.example", "http://localhost:*" (any port) or
 	// "*". Empty: no CORS headers at all.
 	CORSOrigins []string `envconfig:"CORS_ORIGINS"`
+}
+
+// Function is what every HTTP function's configuration holds: its tables,
+// its edge, and a check of its own.
+type Function interface {
+	Storage() Store
+	Edge() HTTP
+	Validate() error
+}
+
+// Storage is the tables' part of a function's configuration.
+func (s Store) Storage() Store { return s }
+
+// Edge is the HTTP part of a function's configuration.
+func (h HTTP) Edge() HTTP { return h }
+
+// Apply gives rt the request budget and the CORS origins.
+func (h HTTP) Apply(rt *web.Router) *web.Router {
+	return rt.SetBudget(h.RequestTimeout).SetCORS(h.CORSOrigins)
+}
+
+// Setup is how every HTTP function starts: cfg read from the environment
+// and checked (a bad configuration stops the start), then its store opened.
+func Setup(ctx context.Context, cfg Function) (*store.Store, error) {
+	if err := Load(cfg); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg.Storage().Open(ctx)
 }
 
 // Tables names the tables the store works on.
@@ -66,22 +98,32 @@ type Customers struct {
 	CustomerTokens int `envconfig:"CUSTOMER_TOKENS" default:"100000"`
 }
 
-// Guard returns the guard of the configured mode; token mode refuses to
-// start without an issuer and an audience. adminScope, when set, admits
-// admins by token.
-func (c Customers) Guard(adminScope string) (*identity.Guard, error) {
+// Validate refuses a mode without what it needs: token mode an issuer and
+// an audience.
+func (c Customers) Validate() error {
 	switch c.CustomerAuth {
 	case identity.ModeOpen:
+		return nil
+	case identity.ModeJWT:
+		if c.CustomerIssuer == "" || c.CustomerAudience == "" {
+			return fmt.Errorf("config: CUSTOMER_AUTH=%s needs CUSTOMER_ISSUER and CUSTOMER_AUDIENCE (or CUSTOMER_AUTH=%s, for demos only)", identity.ModeJWT, identity.ModeOpen)
+		}
+		return nil
+	}
+	return fmt.Errorf("config: CUSTOMER_AUTH is %q; it must be %q or %q", c.CustomerAuth, identity.ModeJWT, identity.ModeOpen)
+}
+
+// Guard returns the guard of the configured mode (see Validate).
+// adminScope, when set, admits admins by token.
+func (c Customers) Guard(adminScope string) (*identity.Guard, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if c.CustomerAuth == identity.ModeOpen {
 		if adminScope != "" {
 			return nil, errors.New("config: ADMIN_SCOPE needs CUSTOMER_AUTH=jwt")
 		}
 		return identity.Open(), nil
-	case identity.ModeJWT:
-	default:
-		return nil, fmt.Errorf("config: CUSTOMER_AUTH is %q; it must be %q or %q", c.CustomerAuth, identity.ModeJWT, identity.ModeOpen)
-	}
-	if c.CustomerIssuer == "" || c.CustomerAudience == "" {
-		return nil, fmt.Errorf("config: CUSTOMER_AUTH=%s needs CUSTOMER_ISSUER and CUSTOMER_AUDIENCE (or CUSTOMER_AUTH=%s, for demos only)", identity.ModeJWT, identity.ModeOpen)
 	}
 	v, err := identity.NewVerifier(identity.Options{
 		Issuer: c.CustomerIssuer, Audience: c.CustomerAudience, Claim: c.CustomerClaim, Cached: c.CustomerTokens,
@@ -107,10 +149,15 @@ type Admin struct {
 }
 
 // Validate refuses a guessable token, and a missing one unless admins come
-// by scope.
+// by scope, which needs the customers' issuer.
 func (a Admin) Validate() error {
-	if a.AdminToken == "" && a.AdminScope != "" {
-		return nil
+	if a.AdminScope != "" {
+		if err := a.Customers.Validate(); err != nil {
+			return err
+		}
+		if a.AdminToken == "" {
+			return nil
+		}
 	}
 	if len(a.AdminToken) < MinAdminToken {
 		return fmt.Errorf("config: ADMIN_TOKEN must be set to at least %d characters (e.g. `openssl rand -hex 32`), or ADMIN_SCOPE must admit admins by token", MinAdminToken)
