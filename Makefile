@@ -64,7 +64,7 @@ $(RIE):
 deploy-check: node_modules/.installed build $(RIE) ## the deployment files through cfn-lint, Terraform, SAM (moto) and the runtime emulator
 	@for t in terraform cfn-lint python3; do command -v $$t >/dev/null || { echo "deploy-check needs $$t (Terraform 1.11 with the hashicorp/aws provider in a filesystem mirror; pip install cfn-lint; Python 3.11)"; exit 1; }; done
 	SECKILL_RIE=$(RIE) SECKILL_REQUIRE_DYNAMODB_LOCAL=1 $(GO) test -tags deploycheck -count=1 -timeout 10m -v \
-	  -run '^(TestCfnLint|TestTerraformAgainstMoto|TestSAMStackAgainstMoto|TestBootstrapsUnderTheRuntimeEmulator)$$' ./infra ./functions
+	  -run '^(TestCfnLint|TestTerraformAgainstMoto|TestSAMStackAgainstMoto|TestBootstrapsUnderTheRuntimeEmulator)$$' ./infra ./functions/systemtest
 
 # One test against a real OpenID Connect provider, ory hydra, built from its
 # own module (shared/identity/hydratest) with SQLite for an in-memory store:
@@ -126,7 +126,7 @@ bench-grab: node_modules/.installed ## raw write pattern, HTTP grabs and sold-ou
 
 # The first page of each list with 10,000 promotions stored (p50/p99 per list).
 bench-lists: node_modules/.installed ## the first page of each list with 10,000 promotions
-	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkFirstPage$$' -benchtime 100x ./functions
+	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkFirstPage$$' -benchtime 100x ./functions/systemtest
 
 # Each fuzz target for FUZZTIME; the committed corpora also run in `make test`.
 FUZZ := ./functions/admin:FuzzParseDraft ./functions/grab:FuzzParseRequest ./functions/grab:FuzzQuickBody \

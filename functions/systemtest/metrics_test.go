@@ -1,4 +1,4 @@
-package functions_test
+package systemtest_test
 
 import (
 	"fmt"

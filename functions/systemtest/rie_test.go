@@ -1,6 +1,6 @@
 //go:build deploycheck
 
-package functions_test
+package systemtest_test
 
 import (
 	"bytes"
@@ -58,7 +58,7 @@ var _ lambda.Handler = rie{}
 // emulator with env, and returns it once the emulator listens.
 func startRIE(t *testing.T, emulator, fn string, env ...string) rie {
 	t.Helper()
-	bootstrap, err := filepath.Abs(filepath.Join("..", "bin", "linux-"+runtime.GOARCH, fn, "bootstrap"))
+	bootstrap, err := filepath.Abs(filepath.Join("..", "..", "bin", "linux-"+runtime.GOARCH, fn, "bootstrap"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestBootstrapsUnderTheRuntimeEmulator(t *testing.T) {
 		coupons:   startRIE(t, emulator, "coupons", env...),
 		projector: startRIE(t, emulator, "projector", env...),
 	}
-	runEntryPoints(t, st, iss, h, "../shared/entry/testdata/stream/batch.json")
+	runEntryPoints(t, st, iss, h, "../../shared/entry/testdata/stream/batch.json")
 
 	// Real grants, their records read from the stream as Lambda's event
 	// source mapping would, handed to the projector's bootstrap.

@@ -2,7 +2,7 @@
 // event JSON API Gateway (HTTP API, payload 2.0) and DynamoDB Streams
 // deliver, recorded under shared/entry/testdata, against DynamoDB Local:
 // the Lambda mode is exercised without AWS.
-package functions_test
+package systemtest_test
 
 import (
 	"context"
@@ -48,7 +48,7 @@ const token = "lambda-test-token-0123456789abcdef"
 // to h as the Lambda runtime would: JSON in, JSON out.
 func invoke(t *testing.T, h lambda.Handler, name string, vars map[string]string) events.APIGatewayV2HTTPResponse {
 	t.Helper()
-	raw, err := os.ReadFile("../shared/entry/testdata/" + name + ".json")
+	raw, err := os.ReadFile("../../shared/entry/testdata/" + name + ".json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestLambdaEntryPoints(t *testing.T) {
 		}
 	}()
 
-	runEntryPoints(t, st, iss, entryPoints{admin: adminH, grab: grabH, coupons: couponsH, projector: projectorH}, "../shared/entry/testdata/stream/batch.json")
+	runEntryPoints(t, st, iss, entryPoints{admin: adminH, grab: grabH, coupons: couponsH, projector: projectorH}, "../../shared/entry/testdata/stream/batch.json")
 }
 
 // entryPoints are the four functions as the Lambda runtime sees them: in
