@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -13,16 +12,14 @@ import (
 	"github.com/seckill/seckill/shared/store"
 )
 
-// errRepack tells a waiting grab that its batch was cancelled for reasons
-// that were not its own (another member's customer already held a coupon, a
-// shard had less than hoped): nothing was written, what was learned is
-// remembered, and the grant goes again in the next batch.
-var errRepack = errors.New("batch cancelled by another grant; go again")
+// errStockGone tells a waiting grab that no shard of its promotion has
+// stock left: nothing was sent, and its next turn hears sold-out.
+var errStockGone = errors.New("no shard has stock left")
 
 // pending is one grab waiting for a batch.
 type pending struct {
 	ctx      context.Context
-	e        *entry
+	e        *cachedPromotion
 	customer sale.CustomerID
 	coupon   sale.Coupon // GrabbedAt and shard are set when packed
 	shard    int
@@ -37,8 +34,10 @@ type pending struct {
 // batches grow with the queue. Under Lambda, with one request per
 // instance, every batch is a batch of one.
 type batcher struct {
-	svc *Service
-	max int
+	now     func() time.Time
+	store   *store.Store
+	max     int              // transactions in flight
+	onBatch func(grants int) // told each batch's size, if set
 
 	mu       sync.Mutex
 	queue    []*pending
@@ -62,8 +61,9 @@ type answer struct {
 }
 
 // do queues p and waits for its outcome: nil (granted), a
-// *sale.AlreadyGrabbedError, errRepack, store.ErrStale, store.ErrConflict,
-// the window's error, or an error wrapping sale.ErrUnavailable.
+// *sale.AlreadyGrabbedError, store.ErrCancelled or store.ErrShort (go
+// again), errStockGone, store.ErrStale, store.ErrConflict, or an error
+// wrapping sale.ErrUnavailable.
 func (b *batcher) do(p *pending) error {
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
@@ -89,7 +89,7 @@ func (b *batcher) do(p *pending) error {
 func (b *batcher) run() {
 	for {
 		b.mu.Lock()
-		batch, answered := b.pack(b.svc.now())
+		batch, answered := b.pack(b.now())
 		if len(batch.members) == 0 {
 			b.inflight--
 		}
@@ -159,7 +159,7 @@ func (b *batcher) pack(now time.Time) (bt batch, answered []answer) {
 			shard, left, state := st.reserve()
 			switch state {
 			case stockGone:
-				answered = append(answered, answer{p, errRepack})
+				answered = append(answered, answer{p, errStockGone})
 				continue
 			case stockBusy:
 				keep = append(keep, p)
@@ -190,79 +190,6 @@ func (b *batcher) pack(now time.Time) (bt batch, answered []answer) {
 	return bt, answered
 }
 
-type stockState int
-
-const (
-	stockReady stockState = iota
-	stockBusy             // every shard with stock is in a transaction now
-	stockGone             // no shard has stock
-)
-
-// reserve picks, at random so that instances spread over the shards, a
-// shard with stock that no transaction of this instance is using, and
-// marks it busy.
-func (st *stock) reserve() (shard, left int, state stockState) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	free, some := 0, false
-	for i, l := range st.left {
-		if l > 0 {
-			some = true
-			if !st.busy[i] {
-				free++
-			}
-		}
-	}
-	switch {
-	case !some:
-		return 0, 0, stockGone
-	case free == 0:
-		return 0, 0, stockBusy
-	}
-	// After a conflict, the shard it happened on is the one most likely
-	// busy elsewhere: hop to another when there is one.
-	avoid := -1
-	if a := st.avoid; a >= 0 && free > 1 && st.left[a] > 0 && !st.busy[a] {
-		avoid, free = a, free-1
-	}
-	st.avoid = -1
-	n := rand.IntN(free)
-	for i, l := range st.left {
-		if l > 0 && !st.busy[i] && i != avoid {
-			if n == 0 {
-				st.busy[i] = true
-				return i, l, stockReady
-			}
-			n--
-		}
-	}
-	panic("unreachable")
-}
-
-// settle releases a shard and lowers what it is known to have left.
-func (st *stock) settle(shard, left int) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.busy[shard] = false
-	st.left[shard] = max(0, min(st.left[shard], left))
-}
-
-func (st *stock) release(shard int, hop bool) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.busy[shard] = false
-	if hop {
-		st.avoid = shard
-	}
-}
-
-func (st *stock) take(shard, n int) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.busy[shard] = false
-	st.left[shard] = max(0, st.left[shard]-n)
-}
-
 // commit sends one batch and tells every member its outcome.
 func (b *batcher) commit(bt batch) {
 	grants := make([]store.Grant, len(bt.members))
@@ -271,12 +198,12 @@ func (b *batcher) commit(bt batch) {
 		// Each member's metrics count the call it took part in.
 		metrics.CountCall(p.ctx)
 	}
-	if f := b.svc.onBatch; f != nil {
+	if f := b.onBatch; f != nil {
 		f(len(grants))
 	}
 	// The transaction belongs to no one request: a member that gives up
 	// must not cancel it for the others. The store bounds it.
-	err := b.svc.store.GrabBatch(context.Background(), grants, bt.now)
+	err := b.store.GrabBatch(context.Background(), grants, bt.now)
 	var be *store.BatchError
 	switch {
 	case err == nil:
@@ -284,7 +211,7 @@ func (b *batcher) commit(bt batch) {
 			g.stock.take(g.ref.Shard, g.n)
 		}
 		for _, p := range bt.members {
-			p.e.holders.add(p.customer, p.coupon, b.svc.maxHolders)
+			p.e.holders.add(p.customer, p.coupon)
 		}
 		b.sent(bt)
 		for _, p := range bt.members {
@@ -300,18 +227,7 @@ func (b *batcher) commit(bt batch) {
 		}
 		b.sent(bt)
 		for i, p := range bt.members {
-			s, short := be.Shards[store.ShardRef{PromotionID: p.e.promo.ID, Shard: p.shard}]
-			held, isHeld := be.Held[i]
-			switch {
-			case isHeld:
-				p.done <- &sale.AlreadyGrabbedError{Coupon: held}
-			case short && s.Stale:
-				p.done <- store.ErrStale
-			case be.Conflict:
-				p.done <- store.ErrConflict
-			default:
-				p.done <- errRepack
-			}
+			p.done <- be.Outcome(i, store.ShardRef{PromotionID: p.e.promo.ID, Shard: p.shard})
 		}
 	default:
 		// Unknown outcome: every member learns it by trying again. The

@@ -107,7 +107,7 @@ func (w *world) handlerWith(o *observed, guard *identity.Guard) http.Handler {
 		o.DB = w.db
 	}
 	s := store.New(o, w.store.Tables(), ddbtest.CallTimeout)
-	return grab.New(grab.NewService(s, time.Now, time.Second, 8), guard).Router().SetBudget(ddbtest.TestBudget)
+	return grab.New(grab.NewService(s, time.Now, grab.Options{PromotionTTL: time.Second, MaxAttempts: 8}), guard).Router().SetBudget(ddbtest.TestBudget)
 }
 
 // serve answers one grab in memory, without a network.

@@ -33,5 +33,7 @@ func FromEnv(ctx context.Context) (http.Handler, error) {
 // FromConfig builds the grab handler over s with cfg's tuning; guard tells
 // who grabs.
 func FromConfig(s *store.Store, guard *identity.Guard, cfg config.Grab) *Handler {
-	return New(NewService(s, time.Now, cfg.PromotionTTL, cfg.MaxAttempts).Tune(cfg.InFlight, cfg.MaxHolders), guard)
+	return New(NewService(s, time.Now, Options{
+		PromotionTTL: cfg.PromotionTTL, MaxAttempts: cfg.MaxAttempts, InFlight: cfg.InFlight, MaxHolders: cfg.MaxHolders,
+	}), guard)
 }

@@ -52,7 +52,7 @@ func newWorld(t testing.TB, wrap func(store.DB) store.DB) *world {
 	// These tests are about exact outcomes under contention, not outages: a
 	// loaded machine may stretch a grab past the production budget, which
 	// the outage tests hold to.
-	srv := httptest.NewServer(grab.New(grab.NewService(s, time.Now, time.Second, 8), issuertest.SharedGuard(t)).Router().SetBudget(ddbtest.TestBudget))
+	srv := httptest.NewServer(grab.New(grab.NewService(s, time.Now, grab.Options{PromotionTTL: time.Second, MaxAttempts: 8}), issuertest.SharedGuard(t)).Router().SetBudget(ddbtest.TestBudget))
 	t.Cleanup(srv.Close)
 	return &world{t: t, store: store.New(db, tables, ddbtest.CallTimeout), db: db, url: srv.URL}
 }

@@ -76,7 +76,7 @@ func TestMillionUnknownIDs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a million grabs; run without -short")
 	}
-	svc := grab.NewService(store.New(notFound{}, store.Tables{Sale: "sale"}, time.Second), time.Now, 2*time.Second, 8)
+	svc := grab.NewService(store.New(notFound{}, store.Tables{Sale: "sale"}, time.Second), time.Now, grab.Options{PromotionTTL: 2 * time.Second, MaxAttempts: 8})
 	ctx := context.Background()
 	before := heapAfterGC()
 	const n = 1_000_000

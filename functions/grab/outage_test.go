@@ -59,7 +59,7 @@ func faultySale(t *testing.T, total, customers int, every time.Duration, phases 
 		t.Fatal(err)
 	}
 	st := store.New(viaProxy, tables, 0)
-	srv := httptest.NewServer(grab.New(grab.NewService(st, time.Now, time.Second, 8), issuertest.SharedGuard(t)).Router())
+	srv := httptest.NewServer(grab.New(grab.NewService(st, time.Now, grab.Options{PromotionTTL: time.Second, MaxAttempts: 8}), issuertest.SharedGuard(t)).Router())
 	defer srv.Close()
 	runnerCtx, stopRunner := context.WithCancel(ctx)
 	runnerDone := make(chan error, 1)

@@ -14,15 +14,15 @@ import (
 // These test the packing of a batch alone, in memory: which grants go
 // together is pure logic over what the instance knows of the stock.
 
-func testEntry(id string, left ...int) *entry {
-	return &entry{
+func testEntry(id string, left ...int) *cachedPromotion {
+	return &cachedPromotion{
 		promo:   sale.Promotion{ID: id, TotalCoupons: 1000, Shards: len(left)},
 		stock:   &stock{left: left, busy: make([]bool, len(left)), avoid: -1},
-		holders: &holders{m: map[sale.CustomerID]sale.Coupon{}},
+		holders: &holders{m: map[sale.CustomerID]sale.Coupon{}, limit: DefaultMaxHolders},
 	}
 }
 
-func queued(ctx context.Context, e *entry, customer string) *pending {
+func queued(ctx context.Context, e *cachedPromotion, customer string) *pending {
 	return &pending{ctx: ctx, e: e, customer: sale.CustomerID(customer), done: make(chan error, 1)}
 }
 
@@ -91,7 +91,7 @@ func TestPack(t *testing.T) {
 
 	t.Run("a holder is answered; a customer in a transaction now waits for it", func(t *testing.T) {
 		e := testEntry("A", 50)
-		e.holders.add("held", sale.Coupon{ID: "C1"}, 10)
+		e.holders.add("held", sale.Coupon{ID: "C1"})
 		bt := &batcher{queue: []*pending{queued(ctx, e, "held"), queued(ctx, e, "x")}}
 		first, answered := bt.pack(now)
 		var ag *sale.AlreadyGrabbedError

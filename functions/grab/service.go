@@ -30,7 +30,6 @@ type Service struct {
 	maxAttempts int
 	maxHolders  int
 	batch       *batcher
-	onBatch     func(grants int)
 
 	loads   singleflight.Group
 	holding singleflight.Group
@@ -40,109 +39,60 @@ type Service struct {
 	// bounded by ttl: an entry older than that is read again before use
 	// (not found) or while it is used (found).
 	mu      sync.Mutex
-	found   *lru.Cache[string, *entry]
-	missing *lru.Cache[string, *entry]
+	found   *lru.Cache[string, *cachedPromotion]
+	missing *lru.Cache[string, *cachedPromotion]
 }
 
 // MaxCached bounds, per instance, the promotions remembered and, apart, the
 // ids remembered to name no promotion.
 const MaxCached = 4096
 
-// Defaults of what Tune sets.
+// Defaults of Options.
 const (
 	// DefaultInFlight grant transactions per instance: few, so that
-	// arrivals queue and go together. Measured on the local stack
-	// (stampede at 0.4 scale): 1 in flight 771 grants/s, 2 933, 4 746.
+	// arrivals queue and go together (more in flight did not help on the
+	// local stack: functions/local/bench/README.md).
 	DefaultInFlight = 2
 	// DefaultMaxHolders bounds the holders one promotion keeps in memory
 	// (about 150 bytes each): past it, every sold-out answer costs one read.
 	DefaultMaxHolders = 200_000
 )
 
-// entry is an instance's view of one promotion.
-type entry struct {
-	promo    sale.Promotion
-	err      error // sale.ErrPromotionNotFound, remembered for ttl
-	loadedAt time.Time
-	// Reloads that find the same version share these.
-	stock   *stock
-	holders *holders
+// Options tune a Service; zero values take the defaults.
+type Options struct {
+	// PromotionTTL bounds how long a promotion is read from memory.
+	PromotionTTL time.Duration
+	// MaxAttempts bounds the transactions one grab tries.
+	MaxAttempts int
+	// InFlight bounds the grant transactions in flight at once.
+	InFlight int
+	// MaxHolders bounds the holders of a sold-out promotion kept in memory.
+	MaxHolders int
+	// OnBatch, when set, is told the size of every batch committed (the
+	// benchmark draws its histogram from it).
+	OnBatch func(grants int)
 }
 
-// stock is what the instance knows of one promotion version's shards.
-type stock struct {
-	mu sync.Mutex
-	// left bounds from above what each shard has: the share it started
-	// with or a consistent read, minus this instance's grants, lowered to
-	// what a failed condition showed. Zero means empty for good.
-	left  []int
-	busy  []bool // in a transaction of this instance right now
-	avoid int    // shard of the last conflict, or -1
-}
-
-func (st *stock) soldOut() bool {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	for _, l := range st.left {
-		if l > 0 {
-			return false
-		}
+// NewService returns a grab service over s with the clock now.
+func NewService(s *store.Store, now func() time.Time, o Options) *Service {
+	if o.InFlight <= 0 {
+		o.InFlight = DefaultInFlight
 	}
-	return true
-}
-
-// holders maps customers to the coupon they hold. Until complete it holds
-// those this instance has seen, a cache of repeat asks; once complete it is
-// every holder of a sold-out promotion and answers everyone.
-type holders struct {
-	mu       sync.Mutex
-	m        map[sale.CustomerID]sale.Coupon
-	complete bool
-	tried    time.Time // last enumeration that did not complete
-}
-
-func (h *holders) get(customer sale.CustomerID) (c sale.Coupon, ok, complete bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	c, ok = h.m[customer]
-	return c, ok, h.complete
-}
-
-func (h *holders) add(customer sale.CustomerID, c sale.Coupon, limit int) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.m) < limit {
-		h.m[customer] = c
+	if o.MaxHolders <= 0 {
+		o.MaxHolders = DefaultMaxHolders
+	}
+	found, _ := lru.New[string, *cachedPromotion](MaxCached) // only a size < 1 fails
+	missing, _ := lru.New[string, *cachedPromotion](MaxCached)
+	return &Service{
+		store: s, now: now, ttl: o.PromotionTTL, maxAttempts: max(1, o.MaxAttempts), maxHolders: o.MaxHolders,
+		found: found, missing: missing,
+		batch: &batcher{now: now, store: s, max: o.InFlight, onBatch: o.OnBatch},
 	}
 }
 
-// NewService returns a grab service. ttl bounds how long a promotion is read
-// from memory; maxAttempts bounds the transactions one grab tries.
-func NewService(s *store.Store, now func() time.Time, ttl time.Duration, maxAttempts int) *Service {
-	found, _ := lru.New[string, *entry](MaxCached) // only a size < 1 fails
-	missing, _ := lru.New[string, *entry](MaxCached)
-	svc := &Service{store: s, now: now, ttl: ttl, maxAttempts: max(1, maxAttempts), found: found, missing: missing}
-	return svc.Tune(DefaultInFlight, DefaultMaxHolders)
-}
-
-// Tune sets how many grant transactions the instance keeps in flight and
-// how many holders of a sold-out promotion it keeps in memory; zero keeps
-// the default.
-func (s *Service) Tune(inFlight, maxHolders int) *Service {
-	if inFlight <= 0 {
-		inFlight = DefaultInFlight
-	}
-	if maxHolders <= 0 {
-		maxHolders = DefaultMaxHolders
-	}
-	s.maxHolders = maxHolders
-	s.batch = &batcher{svc: s, max: inFlight}
-	return s
-}
-
-// OnBatch sets a function told the size of every batch committed (nil:
-// none); the benchmark draws its histogram from it. Set it before serving.
-func (s *Service) OnBatch(f func(grants int)) { s.onBatch = f }
+// OnBatch sets the function told the size of every batch committed (nil:
+// none); set it before serving.
+func (s *Service) OnBatch(f func(grants int)) { s.batch.onBatch = f }
 
 // Grab grants customer a coupon of promotion id, or says why not.
 func (s *Service) Grab(ctx context.Context, id string, customer sale.CustomerID) (sale.Coupon, error) {
@@ -161,14 +111,14 @@ func (s *Service) Grab(ctx context.Context, id string, customer sale.CustomerID)
 	c, err := s.grab(ctx, id, e, customer)
 	var held *sale.AlreadyGrabbedError
 	if errors.As(err, &held) {
-		e.holders.add(customer, held.Coupon, s.maxHolders)
+		e.holders.add(customer, held.Coupon)
 	}
 	return c, err
 }
 
 // grab makes the attempts of one grant, starting from the instance's view e
 // of promotion id. Each attempt joins the instance's next batch.
-func (s *Service) grab(ctx context.Context, id string, e *entry, customer sale.CustomerID) (sale.Coupon, error) {
+func (s *Service) grab(ctx context.Context, id string, e *cachedPromotion, customer sale.CustomerID) (sale.Coupon, error) {
 	var (
 		last error
 		// ambiguous holds the ids of coupons whose attempt may have been
@@ -178,7 +128,7 @@ func (s *Service) grab(ctx context.Context, id string, e *entry, customer sale.C
 	)
 	// Turns that only re-pack (a batch cancelled by another member, a
 	// shard that had less than hoped) are not attempts, but are bounded.
-	for attempt, turn := 0, 0; attempt < s.maxAttempts && turn < 4*s.maxAttempts+16; turn++ {
+	for attempt, turn := 0, 0; attempt < s.maxAttempts && turn < maxTurns(s.maxAttempts); turn++ {
 		if err := e.promo.CheckWindow(s.now()); err != nil {
 			return sale.Coupon{}, err
 		}
@@ -200,9 +150,11 @@ func (s *Service) grab(ctx context.Context, id string, e *entry, customer sale.C
 		case errors.As(err, &held) && (held.Coupon.ID == p.coupon.ID || slices.Contains(ambiguous, held.Coupon.ID)):
 			// This request's own coupon: an earlier try of this attempt (the
 			// SDK's, after a dropped answer) or of an ambiguous one landed.
-			e.holders.add(customer, held.Coupon, s.maxHolders)
+			e.holders.add(customer, held.Coupon)
 			return held.Coupon, nil
-		case errors.Is(err, errRepack):
+		case errors.Is(err, store.ErrCancelled), errors.Is(err, store.ErrShort), errors.Is(err, errStockGone):
+			// Nothing was written for this grant: go again, in the next
+			// batch or, with no stock left, to hear sold-out.
 			continue
 		case errors.Is(err, store.ErrStale):
 			attempt++
@@ -239,7 +191,7 @@ func (s *Service) grab(ctx context.Context, id string, e *entry, customer sale.C
 // holds a coupon hears about it, everyone else that it is sold out. Once the
 // holders are loaded that costs nothing; until then it is a read of the
 // customer's own item, never a write on a hot shard.
-func (s *Service) soldOut(ctx context.Context, e *entry, customer sale.CustomerID) error {
+func (s *Service) soldOut(ctx context.Context, e *cachedPromotion, customer sale.CustomerID) error {
 	c, ok, complete := e.holders.get(customer)
 	switch {
 	case ok:
@@ -258,6 +210,18 @@ func (s *Service) soldOut(ctx context.Context, e *entry, customer sale.CustomerI
 	return fmt.Errorf("promotion %s: %w", e.promo.ID, sale.ErrSoldOut)
 }
 
+// maxTurns bounds the turns of one grab, attempts and re-packs together.
+// A re-pack costs no attempt (nothing was written for the grant), but
+// batches cancelled by others one after another must not hold a request
+// for ever: allow a few re-packs per attempt, and a few more for the
+// turns that only learn the stock is gone before sold-out is heard.
+func maxTurns(attempts int) int { return repacksPerAttempt*attempts + repackSlack }
+
+const (
+	repacksPerAttempt = 4
+	repackSlack       = 16
+)
+
 // holderRetry spaces enumerations that came back incomplete.
 const holderRetry = 200 * time.Millisecond
 
@@ -267,7 +231,7 @@ const holderRetry = 200 * time.Millisecond
 // coupon in the transaction that took its stock. It is accepted only when it
 // counts exactly totalCoupons holders (all stock granted), so a coupon whose
 // write a read did not yet see cannot be missed.
-func (s *Service) loadHolders(ctx context.Context, e *entry) {
+func (s *Service) loadHolders(ctx context.Context, e *cachedPromotion) {
 	h, p := e.holders, e.promo
 	h.mu.Lock()
 	skip := h.complete || p.TotalCoupons > s.maxHolders || s.now().Sub(h.tried) < holderRetry
@@ -287,94 +251,3 @@ func (s *Service) loadHolders(ctx context.Context, e *entry) {
 		return nil, nil
 	})
 }
-
-// entry returns the instance's view of promotion id: loaded when absent or
-// when fresh is set; when merely older than ttl, the old view is used while
-// one background read refreshes it. A started promotion never changes and
-// every grant checks the version on the shard it writes, so a stale view is
-// safe, and an instance keeps answering from memory while the store hangs
-// instead of queueing every request behind one slow read. Concurrent loads
-// of one id share one read. What the instance knew of the stock and the
-// holders survives a reload that finds the same version.
-func (s *Service) entry(ctx context.Context, id string, fresh bool) (*entry, error) {
-	e, ok := s.found.Get(id)
-	if !ok {
-		e, ok = s.missing.Get(id)
-	}
-	if ok && !fresh {
-		// A sold-out promotion is final (it has granted, so it can no
-		// longer change): no refresh, so its answers cost no call at all.
-		if s.now().Sub(e.loadedAt) >= s.ttl && (e.err != nil || !e.stock.soldOut()) {
-			if e.err != nil {
-				return s.load(ctx, id)
-			}
-			s.loads.DoChan(id, func() (any, error) { return s.read(context.WithoutCancel(ctx), id) })
-		}
-		return e, e.err
-	}
-	return s.load(ctx, id)
-}
-
-// load reads promotion id, sharing the read with concurrent callers.
-func (s *Service) load(ctx context.Context, id string) (*entry, error) {
-	// The shared read outlives any one caller's cancellation; the store's
-	// own deadline bounds it.
-	ch := s.loads.DoChan(id, func() (any, error) { return s.read(context.WithoutCancel(ctx), id) })
-	select {
-	case <-ctx.Done():
-		return nil, fmt.Errorf("load promotion: %w: %w", sale.ErrUnavailable, ctx.Err())
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		e := r.Val.(*entry)
-		return e, e.err
-	}
-}
-
-func (s *Service) read(ctx context.Context, id string) (any, error) {
-	p, err := s.store.Promotion(ctx, id)
-	if err != nil && !errors.Is(err, sale.ErrPromotionNotFound) {
-		return nil, err // not remembered: the store may answer next time
-	}
-	next := &entry{promo: p, err: err, loadedAt: s.now()}
-	if err != nil {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.found.Remove(id)
-		s.missing.Add(id, next)
-		return next, nil
-	}
-	s.mu.Lock()
-	old, ok := s.found.Peek(id)
-	s.mu.Unlock()
-	if ok && old.promo.Version == p.Version {
-		next.stock, next.holders = old.stock, old.holders
-	} else {
-		left := sale.SplitStock(p.TotalCoupons, p.Shards)
-		// An instance that meets a promotion already on sale learns its
-		// stock from one consistent read instead of from failed writes;
-		// after a sell-out that is all it takes to answer from memory.
-		if p.Started(s.now()) {
-			if read, ok, err := s.store.ShardsLeft(ctx, p); err == nil && ok {
-				left = read
-			}
-		}
-		next.stock = &stock{left: left, busy: make([]bool, p.Shards), avoid: -1}
-		next.holders = &holders{m: map[sale.CustomerID]sale.Coupon{}}
-	}
-	// One writer at a time, so that a reload carries over what the entry
-	// it replaces knew.
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if cur, ok := s.found.Peek(id); ok && cur.promo.Version == p.Version && cur.stock != next.stock {
-		next.stock, next.holders = cur.stock, cur.holders // a concurrent read won
-	}
-	s.missing.Remove(id)
-	s.found.Add(id, next)
-	return next, nil
-}
-
-// Cached tells how many promotions, and apart how many ids that name none,
-// the instance remembers.
-func (s *Service) Cached() (found, missing int) { return s.found.Len(), s.missing.Len() }

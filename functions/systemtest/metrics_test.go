@@ -26,7 +26,7 @@ func TestGrabMetrics(t *testing.T) {
 	t.Parallel()
 	st, _ := ddbtest.Store(t)
 	p := metrics.NewPrometheus()
-	srv := httptest.NewServer(grab.New(grab.NewService(st, time.Now, time.Second, 8), identity.Open()).Router().SetBudget(ddbtest.TestBudget).SetMetrics(p))
+	srv := httptest.NewServer(grab.New(grab.NewService(st, time.Now, grab.Options{PromotionTTL: time.Second, MaxAttempts: 8}), identity.Open()).Router().SetBudget(ddbtest.TestBudget).SetMetrics(p))
 	defer srv.Close()
 	now := time.Now()
 	promo, err := sale.NewPromotion(ulid.Make().String(), sale.Draft{Name: "m", Discount: 0.5, TotalCoupons: 1, PublishAt: now.Add(-time.Second), FinishAt: now.Add(time.Hour)}, now)

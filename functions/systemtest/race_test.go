@@ -80,7 +80,7 @@ func TestAdminChangesRaceTheStart(t *testing.T) {
 	// Creates and the final reads go through an admin without delays.
 	setupSrv := httptest.NewServer(admin.New(grabStore, token, time.Now, nil).Router().SetBudget(ddbtest.TestBudget))
 	defer setupSrv.Close()
-	grabSrv := httptest.NewServer(grab.New(grab.NewService(grabStore, time.Now, 2*time.Second, 8), issuertest.SharedGuard(t)).Router().SetBudget(ddbtest.TestBudget))
+	grabSrv := httptest.NewServer(grab.New(grab.NewService(grabStore, time.Now, grab.Options{PromotionTTL: 2 * time.Second, MaxAttempts: 8}), issuertest.SharedGuard(t)).Router().SetBudget(ddbtest.TestBudget))
 	defer grabSrv.Close()
 
 	const rounds = 8 // half PUT, half DELETE, all at once

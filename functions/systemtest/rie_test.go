@@ -132,7 +132,7 @@ func TestBootstrapsUnderTheRuntimeEmulator(t *testing.T) {
 	var granted []sale.Coupon
 	for i := range 3 {
 		c := sale.Coupon{ID: ulid.Make().String(), PromotionID: p.ID, CustomerID: fmt.Sprint("rie-", i), Discount: p.Discount, GrabbedAt: time.Now().Truncate(time.Millisecond).UTC()}
-		if err := st.Grab(context.Background(), p, i%p.Shards, c, time.Now()); err != nil {
+		if err := ddbtest.Grab(context.Background(), st, p, i%p.Shards, c, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		granted = append(granted, c)

@@ -14,8 +14,12 @@ import (
 // Errors of one grab attempt that the caller handles by trying again
 // elsewhere; they never reach a client.
 var (
-	// ErrShardEmpty: the chosen inventory shard has nothing left.
-	ErrShardEmpty = errors.New("inventory shard empty")
+	// ErrShort: the chosen inventory shard had less stock than the batch
+	// asked of it.
+	ErrShort = errors.New("inventory shard short")
+	// ErrCancelled: a grant's batch was cancelled because of its other
+	// grants; nothing was written for this one.
+	ErrCancelled = errors.New("cancelled with its batch")
 	// ErrStale: the promotion the caller worked from is no longer the stored
 	// one (changed or deleted); reload it.
 	ErrStale = errors.New("promotion changed since it was read")

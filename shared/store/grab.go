@@ -55,6 +55,30 @@ type BatchError struct {
 	Conflict bool // another transaction held an item: try again shortly
 }
 
+// Outcome is the one place a cancelled batch becomes the outcome of each
+// of its grants: for the grant at index i of the batch, on shard ref,
+// *sale.AlreadyGrabbedError with the coupon its customer holds, ErrStale
+// (its shard's version or window is not the caller's: reload), ErrConflict
+// (another transaction held an item: pause and try again), ErrShort (its
+// shard had less than the batch asked of it: Shards says what it had), or
+// ErrCancelled (only the others' outcomes cancelled it). Nothing of the
+// batch was written, so all but the first two may go again as they are.
+func (e *BatchError) Outcome(i int, ref ShardRef) error {
+	s, onShard := e.Shards[ref]
+	held, isHeld := e.Held[i]
+	switch {
+	case isHeld:
+		return &sale.AlreadyGrabbedError{Coupon: held}
+	case onShard && s.Stale:
+		return ErrStale
+	case e.Conflict:
+		return ErrConflict
+	case onShard:
+		return ErrShort
+	}
+	return ErrCancelled
+}
+
 func (e *BatchError) Error() string {
 	return fmt.Sprintf("grant batch cancelled: %d held, %d shards short or stale, conflict %v", len(e.Held), len(e.Shards), e.Conflict)
 }
@@ -197,32 +221,6 @@ func shardState(item map[string]types.AttributeValue, g shardGroup) (ShardState,
 		return ShardState{Left: max(0, sh.Left)}, nil
 	}
 	return ShardState{Stale: true}, nil
-}
-
-// Grab makes one attempt to grant coupon c from the given shard of p at
-// now: a batch of one. Besides nil it returns a *sale.AlreadyGrabbedError
-// carrying the coupon held, ErrShardEmpty, ErrStale, ErrConflict, or an
-// error wrapping sale.ErrUnavailable.
-func (s *Store) Grab(ctx context.Context, p sale.Promotion, shard int, c sale.Coupon, now time.Time) error {
-	err := s.GrabBatch(ctx, []Grant{{Promotion: p, Shard: shard, Coupon: c}}, now)
-	var be *BatchError
-	if !errors.As(err, &be) {
-		return err
-	}
-	// A held coupon answers the customer whatever the shard says.
-	if held, ok := be.Held[0]; ok {
-		return &sale.AlreadyGrabbedError{Coupon: held}
-	}
-	for _, st := range be.Shards {
-		if st.Stale {
-			return ErrStale
-		}
-		return ErrShardEmpty
-	}
-	if be.Conflict {
-		return ErrConflict
-	}
-	return fmt.Errorf("grab: cancelled for no reason given: %w", sale.ErrUnavailable)
 }
 
 // Coupon reads the coupon customer holds of p, consistently; ok is false

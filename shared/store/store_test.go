@@ -64,25 +64,25 @@ func TestGrabOutcomes(t *testing.T) {
 	now := time.Now()
 	p := newPromotion(t, s, "01B", 1, now.Add(-time.Minute), now.Add(time.Hour), now)
 	c := sale.Coupon{ID: "c1", PromotionID: p.ID, CustomerID: "alice", Discount: p.Discount, GrabbedAt: now.Truncate(time.Millisecond).UTC()}
-	if err := s.Grab(ctx, p, 0, c, now); err != nil {
+	if err := ddbtest.Grab(ctx, s, p, 0, c, now); err != nil {
 		t.Fatal(err)
 	}
 	var held *sale.AlreadyGrabbedError
-	if err := s.Grab(ctx, p, 0, sale.Coupon{ID: "c2", PromotionID: p.ID, CustomerID: "alice"}, now); !errors.As(err, &held) || held.Coupon != c {
+	if err := ddbtest.Grab(ctx, s, p, 0, sale.Coupon{ID: "c2", PromotionID: p.ID, CustomerID: "alice"}, now); !errors.As(err, &held) || held.Coupon != c {
 		t.Fatalf("second grab by alice: got %v, want already grabbed with %+v", err, c)
 	}
-	if err := s.Grab(ctx, p, 0, sale.Coupon{ID: "c3", PromotionID: p.ID, CustomerID: "bob"}, now); !errors.Is(err, store.ErrShardEmpty) {
-		t.Fatalf("grab from empty shard: got %v, want ErrShardEmpty", err)
+	if err := ddbtest.Grab(ctx, s, p, 0, sale.Coupon{ID: "c3", PromotionID: p.ID, CustomerID: "bob"}, now); !errors.Is(err, store.ErrShort) {
+		t.Fatalf("grab from empty shard: got %v, want ErrShort", err)
 	}
 	stale := p
 	stale.Version++
-	if err := s.Grab(ctx, stale, 0, sale.Coupon{ID: "c4", PromotionID: p.ID, CustomerID: "carol"}, now); !errors.Is(err, store.ErrStale) {
+	if err := ddbtest.Grab(ctx, s, stale, 0, sale.Coupon{ID: "c4", PromotionID: p.ID, CustomerID: "carol"}, now); !errors.Is(err, store.ErrStale) {
 		t.Fatalf("grab with stale version: got %v, want ErrStale", err)
 	}
-	if err := s.Grab(ctx, p, 5, sale.Coupon{ID: "c5", PromotionID: p.ID, CustomerID: "dave"}, now); !errors.Is(err, store.ErrStale) {
+	if err := ddbtest.Grab(ctx, s, p, 5, sale.Coupon{ID: "c5", PromotionID: p.ID, CustomerID: "dave"}, now); !errors.Is(err, store.ErrStale) {
 		t.Fatalf("grab from missing shard: got %v, want ErrStale", err)
 	}
-	if err := s.Grab(ctx, p, 0, sale.Coupon{ID: "c6", PromotionID: p.ID, CustomerID: "erin"}, now.Add(2*time.Hour)); !errors.Is(err, store.ErrStale) && !errors.Is(err, store.ErrShardEmpty) {
+	if err := ddbtest.Grab(ctx, s, p, 0, sale.Coupon{ID: "c6", PromotionID: p.ID, CustomerID: "erin"}, now.Add(2*time.Hour)); !errors.Is(err, store.ErrStale) && !errors.Is(err, store.ErrShort) {
 		t.Fatalf("grab after finish: got %v", err)
 	}
 	got, ok, err := s.Coupon(ctx, p, "alice")
@@ -121,7 +121,7 @@ func TestChangeAfterGrantRefused(t *testing.T) {
 	publish := now.Add(time.Hour)
 	p := newPromotion(t, s, "01D", 250, publish, publish.Add(time.Hour), now)
 	c := sale.Coupon{ID: "c1", PromotionID: p.ID, CustomerID: "alice", Discount: p.Discount, GrabbedAt: publish}
-	if err := s.Grab(ctx, p, 2, c, publish); err != nil {
+	if err := ddbtest.Grab(ctx, s, p, 2, c, publish); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.UpdatePromotion(ctx, p.ID, sale.AnyVersion, at(now), rename("late")); !errors.Is(err, sale.ErrPromotionStarted) {
@@ -301,7 +301,7 @@ func TestLateChangesRaceGrants(t *testing.T) {
 				for i := 0; time.Now().Before(publish.Add(2500 * time.Millisecond)); i++ {
 					now := time.Now()
 					c := sale.Coupon{ID: fmt.Sprintf("c%d-%d-%d", r, g, i), PromotionID: p.ID, CustomerID: fmt.Sprintf("cust-%d-%d", g, i), Discount: view.Discount, GrabbedAt: now}
-					err := s.Grab(ctx, view, i%view.Shards, c, now)
+					err := ddbtest.Grab(ctx, s, view, i%view.Shards, c, now)
 					switch {
 					case err == nil:
 						returned := time.Now()

@@ -4,6 +4,7 @@ package ddbtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/seckill/seckill/shared/ddblocal"
 	"github.com/seckill/seckill/shared/faultproxy"
+	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/store"
 )
 
@@ -153,4 +155,16 @@ func CouponCount(t testing.TB, db *dynamodb.Client, table, promotionID string) i
 		n += int(page.Count)
 	}
 	return n
+}
+
+// Grab is one grant as the grab function makes it, for tests that need a
+// coupon granted without the function: a batch of one, its outcome read
+// through store.BatchError.Outcome as the function reads it.
+func Grab(ctx context.Context, s *store.Store, p sale.Promotion, shard int, c sale.Coupon, now time.Time) error {
+	err := s.GrabBatch(ctx, []store.Grant{{Promotion: p, Shard: shard, Coupon: c}}, now)
+	var be *store.BatchError
+	if errors.As(err, &be) {
+		return be.Outcome(0, store.ShardRef{PromotionID: p.ID, Shard: shard})
+	}
+	return err
 }
