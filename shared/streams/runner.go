@@ -76,8 +76,8 @@ type Runner struct {
 // follows one that closes, which makes the next poll list them again at
 // once, and a new stream fails the old one's reads, which does too; so this
 // is a safety net, and it is wide because describing the table and stream
-// is most of what an idle stream costs DynamoDB Local (4.4 % of a core
-// listed every second, 1.7 % every ten, measured after a sale on disk).
+// is most of what an idle stream costs DynamoDB Local (the figures are in
+// functions/projector/README.md).
 const relist = 10 * time.Second
 
 // New returns a runner for table's stream, checkpointing in checkpoints.

@@ -36,9 +36,9 @@ func forEach(k, n int, f func(i int)) {
 }
 
 // warmUp sells a promotion of its own before the measured run. DynamoDB
-// Local is a JVM: its first few thousand transactions run at half speed
-// while the JIT compiles them (measured: 886 against 1,599 grants/s), which
-// a sale against real DynamoDB would never see.
+// Local is a JVM: its first few thousand transactions run at about half
+// speed while the JIT compiles them (README), which a sale against real
+// DynamoDB would never see.
 func warmUp(ctx context.Context, c *client, k, n int) error {
 	p, err := c.createPromotion(ctx, "warm-up", n)
 	if err != nil {
