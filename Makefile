@@ -20,7 +20,9 @@ node_modules/.installed: package.json package-lock.json
 # development issuer, as every deployment verifies its provider's.
 AUTH ?= jwt
 run: node_modules/.installed ## the whole stack on http://127.0.0.1:8080 (PORT, DATA_DIR, AUTH=open)
-	SECKILL_CUSTOMER_AUTH=$(AUTH) $(GO) run ./functions/local
+	@$(GO) build -o bin/local ./functions/local
+	@# exec: Ctrl-C reaches the stack itself, which stops in order and exits 0.
+	@SECKILL_CUSTOMER_AUTH=$(AUTH) exec bin/local
 
 # Storage tests fail, never skip, when DynamoDB Local cannot start.
 test: node_modules/.installed ## every test against DynamoDB Local, with -race
@@ -113,7 +115,9 @@ K ?= 64
 R ?= 6000
 URL ?=
 bench: node_modules/.installed ## a simulated flash sale (SCENARIO=sale|seed|stampede, URL=, AUTH=open)
-	SECKILL_CUSTOMER_AUTH=$(AUTH) $(GO) run ./functions/local/bench -scenario $(SCENARIO) -coupons $(C) -customers $(U) -concurrency $(K) -requests $(R) -url "$(URL)" -out bench-out
+	@$(GO) build -o bin/local ./functions/local
+	@# exec: Ctrl-C reaches the stack itself, which stops in order and exits 0.
+	@SECKILL_CUSTOMER_AUTH=$(AUTH) exec bin/local/bench -scenario $(SCENARIO) -coupons $(C) -customers $(U) -concurrency $(K) -requests $(R) -url "$(URL)" -out bench-out
 
 # Goals that only name a bench scenario (make bench stampede).
 seed stampede:
