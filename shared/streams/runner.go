@@ -3,7 +3,10 @@
 // batches in exactly the Lambda event shape, and checkpoints in DynamoDB
 // after every acknowledged batch, so a restart (even after kill -9) resumes
 // where it stopped. Redelivery after a crash is possible, as with Lambda;
-// the projector's writes are idempotent.
+// the projector's writes are idempotent. The runner is one file (about 400
+// lines): its loop, read-ahead, shard listing and checkpoints share one
+// shard's iterator and position, and split apart each would reach into the
+// others' state.
 package streams
 
 import (
