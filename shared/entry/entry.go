@@ -169,7 +169,7 @@ func Stream(function string, build func(*store.Store) streams.Handler) {
 		}
 		slog.Info("reading the stream", "table", cfg.SaleTable, "checkpoints", cfg.CheckpointsTable)
 		return streams.New(db, sc, cfg.SaleTable, cfg.CheckpointsTable, f,
-			streams.Options{Poll: cfg.StreamPoll, BatchSize: cfg.StreamBatch}).Run(ctx)
+			streams.Options{Poll: cfg.StreamPoll, BatchSize: cfg.StreamBatch, EventTime: store.GrantTime}).Run(ctx)
 	})
 }
 

@@ -43,7 +43,7 @@ func NewPrometheus() *Prometheus {
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "seckill_projection_lag_seconds",
 			Help: "Grant to read model, for each batch's oldest coupon.", Buckets: ms}),
 		recordAge: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "seckill_stream_record_age_seconds",
-			Help: "Age of the newest stream record when the runner delivered it.", Buckets: ms}),
+			Help: "Age of the newest stream record when the runner delivered it: from the coupon's grant time for a grant, else from the stream's ApproximateCreationDateTime (whole minutes on DynamoDB Local).", Buckets: ms}),
 	}
 	p.reg.MustRegister(p.answers, p.latency, p.calls, p.retries, p.records, p.failures, p.lag, p.recordAge)
 	return p

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -190,4 +192,20 @@ func keyString(item map[string]types.AttributeValue) string {
 		return ""
 	}
 	return readKey(pk.Value, sk.Value)
+}
+
+// GrantTime reads a coupon's grant time from its item in the sale table (a
+// stream record's new image): the moment the grant took effect, by the grab
+// function's clock. ok is false for any other item.
+func GrantTime(item map[string]types.AttributeValue) (time.Time, bool) {
+	kind, _ := item["kind"].(*types.AttributeValueMemberS)
+	at, _ := item["grabbedAt"].(*types.AttributeValueMemberN)
+	if kind == nil || kind.Value != KindCoupon || at == nil {
+		return time.Time{}, false
+	}
+	ms, err := strconv.ParseInt(at.Value, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return fromMillis(ms), true
 }

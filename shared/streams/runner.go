@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
@@ -45,6 +46,12 @@ type Options struct {
 	// PollTimeout bounds one poll, every call in it included, so a store
 	// that hangs never stalls the runner for longer.
 	PollTimeout time.Duration
+	// EventTime, when set, reads from a record's new image when its change
+	// happened, by a clock that is right where the stream's is not: DynamoDB
+	// Local rounds ApproximateCreationDateTime down to the minute, which
+	// would show a minute of lag that does not exist. Records it cannot
+	// date are aged from ApproximateCreationDateTime.
+	EventTime func(image map[string]ddbtypes.AttributeValue) (time.Time, bool)
 }
 
 // Runner polls one table's stream.
@@ -166,10 +173,10 @@ func (r *Runner) read(ctx context.Context, arn, id string, cp checkpoint) (fetch
 	return r.getRecords(ctx, it), nil
 }
 
-// Lag is the age of the newest record delivered, at its delivery, from the
-// record's ApproximateCreationDateTime: whole seconds on DynamoDB, whole
-// minutes on DynamoDB Local, so it tells a stalled runner from a live one,
-// not the read model's lag (the projector logs that, from grant times).
+// Lag is the age of the newest record delivered, at its delivery: from
+// Options.EventTime where it dates the record, else from the record's
+// ApproximateCreationDateTime (whole seconds on DynamoDB, whole minutes on
+// DynamoDB Local, which tells a stalled runner from a live one and no more).
 func (r *Runner) Lag() time.Duration { return time.Duration(r.lagMillis.Load()) * time.Millisecond }
 
 // Run polls until ctx ends. A checkpoint is written after each batch, and
@@ -347,13 +354,29 @@ func (r *Runner) deliver(ctx context.Context, arn, shard string, recs []types.Re
 		return 0, nil
 	}
 	last := recs[done-1].Dynamodb
-	if t := last.ApproximateCreationDateTime; t != nil {
-		r.lagMillis.Store(time.Since(*t).Milliseconds())
-		metrics.Current().StreamRecordAge(time.Since(*t))
+	if born, ok := r.born(last); ok {
+		age := time.Since(born)
+		r.lagMillis.Store(age.Milliseconds())
+		metrics.Current().StreamRecordAge(age)
 	}
 	slog.Info("stream batch projected", "shard", shard, "records", done, "record_age_ms", r.lagMillis.Load(),
 		"read_ms", readFor.Milliseconds(), "handle_ms", handleFor.Milliseconds())
 	return done, r.save(ctx, arn, shard, aws.ToString(last.SequenceNumber), false)
+}
+
+// born is when a record's change happened, as well as it can be told.
+func (r *Runner) born(rec *types.StreamRecord) (time.Time, bool) {
+	if r.opts.EventTime != nil && rec.NewImage != nil {
+		if image, err := attributevalue.FromDynamoDBStreamsMap(rec.NewImage); err == nil {
+			if t, ok := r.opts.EventTime(image); ok {
+				return t, true
+			}
+		}
+	}
+	if t := rec.ApproximateCreationDateTime; t != nil {
+		return *t, true
+	}
+	return time.Time{}, false
 }
 
 type checkpoint struct {

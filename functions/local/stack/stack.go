@@ -94,7 +94,7 @@ func RunWith(ctx context.Context, cfg config.Local, hooks Hooks, ready func(Stac
 		proj.Writes(store.Transacted)
 	}
 	runner := streams.New(db, streamsClient, tables.Sale, tables.Checkpoints, proj.Handle,
-		streams.Options{Poll: cfg.StreamPoll, BatchSize: cfg.StreamBatch})
+		streams.Options{Poll: cfg.StreamPoll, BatchSize: cfg.StreamBatch, EventTime: store.GrantTime})
 	runCtx, stopRunner := context.WithCancel(ctx)
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- runner.Run(runCtx) }()
