@@ -115,9 +115,7 @@ K ?= 64
 R ?= 6000
 URL ?=
 bench: node_modules/.installed ## a simulated flash sale (SCENARIO=sale|seed|stampede, URL=, AUTH=open)
-	@$(GO) build -o bin/local ./functions/local
-	@# exec: Ctrl-C reaches the stack itself, which stops in order and exits 0.
-	@SECKILL_CUSTOMER_AUTH=$(AUTH) exec bin/local/bench -scenario $(SCENARIO) -coupons $(C) -customers $(U) -concurrency $(K) -requests $(R) -url "$(URL)" -out bench-out
+	SECKILL_CUSTOMER_AUTH=$(AUTH) $(GO) run ./functions/local/bench -scenario $(SCENARIO) -coupons $(C) -customers $(U) -concurrency $(K) -requests $(R) -url "$(URL)" -out bench-out
 
 # Goals that only name a bench scenario (make bench stampede).
 seed stampede:
