@@ -61,6 +61,19 @@ func TestScenarios(t *testing.T) {
 			if granted != tc.grants || len(rep.Phases) != tc.phases || len(rep.Raw) == 0 || rep.Batches == nil || len(rep.Series) < 20 {
 				t.Fatalf("granted %d, want %d; %d phases; report:\n%s", granted, tc.grants, len(rep.Phases), out.String())
 			}
+			// What the sale would cost DynamoDB: every grant at least its
+			// coupon put in a transaction (2 units) plus its share of a
+			// shard decrement; a stampede's answers once the holders are
+			// loaded read nothing; and a hottest key that sets a limit.
+			c := rep.Capacity
+			if c == nil || c.WriteUnitsPerGrant < 2 || c.WriteUnitsPerGrant > 4.5 || c.ThrottleGrantsPerSecond <= 0 || len(c.Cost) != 2 || c.Cost[0].PerMillion <= c.Cost[1].PerMillion {
+				t.Fatalf("capacity: %+v\n%s", c, out.String())
+			}
+			if o.Scenario == "stampede" {
+				if after := rep.Phases[2]; after.GrabUnits == nil || after.ReadUnitsPerAnswer != 0 || after.WriteUnitsPerAnswer != 0 {
+					t.Errorf("phase after: %+v units, want none: its answers come from memory", after.GrabUnits)
+				}
+			}
 			if last := rep.Series[len(rep.Series)-1]; last.CouponsLeft != rep.Coupons-granted {
 				t.Errorf("chart ends with %d coupons left, want %d", last.CouponsLeft, rep.Coupons-granted)
 			}

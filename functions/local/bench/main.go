@@ -51,6 +51,10 @@ type options struct {
 	// AllLags returns every grant's read-model lag where the run sees
 	// inside the projector (in-process); nil: the chart draws the sample.
 	AllLags func() []lagSample
+	// Meter counts what the functions' calls would cost on DynamoDB
+	// (in-process); nil: not known.
+	Meter  *store.Meter
+	Prices prices
 }
 
 func main() {
@@ -67,6 +71,7 @@ func main() {
 	flag.IntVar(&o.WarmUp, "warmup", 3000, "coupons sold before the measured run, to warm DynamoDB Local's JIT")
 	flag.StringVar(&o.Out, "out", "bench-out", "folder for report.json and bench.png")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (client and in-process stack) to this file")
+	o.Prices.flags()
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -131,10 +136,19 @@ func run(ctx context.Context, o options) (*Report, error) {
 	cfg.DataDir, cfg.Port = "", 0 // in memory, on a free port
 	cfg.AdminToken = o.Token
 	counted := &store.CountingDB{}
+	meter := store.NewMeter(time.Now)
+	o.Meter = meter
 	sizes := &batchSizes{h: hdrhistogram.New(1, 100, 3)}
 	written := &writeLags{seen: map[string]bool{}}
 	hooks := stack.Hooks{
-		WrapGrabDB:  func(db store.DB) store.DB { counted.DB = db; return counted },
+		WrapDB: func(function string, db store.DB) store.DB {
+			metered := meter.Wrap(function, db)
+			if function != "grab" {
+				return metered
+			}
+			counted.DB = metered
+			return counted
+		},
 		OnBatch:     sizes.add,
 		OnProjected: written.add,
 	}
@@ -150,11 +164,12 @@ func run(ctx context.Context, o options) (*Report, error) {
 		return nil, fmt.Errorf("local stack: %w", err)
 	}
 	o.URL = s.URL
-	warm := func() { sizes.reset(); written.reset() }
+	warm := func() { sizes.reset(); written.reset(); meter.Reset() }
 	o.AllLags = written.all
 	rep, err := simulate(ctx, o, func() (int64, bool) { return counted.Calls.Load(), true }, warm, func(rep *Report) error {
 		rep.Batches = sizes.figures()
 		rep.Written = written.figures()
+		rep.capacityReport(meter, o.Prices, cfg.ProjectTransacted)
 		return measureRaw(ctx, s.Store, o, cfg.Grab.InFlight, rep)
 	})
 	cancel()

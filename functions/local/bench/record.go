@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/seckill/seckill/shared/capacity"
 )
 
 // Latencies are recorded in microseconds, up to a minute, to three
@@ -40,6 +41,7 @@ type phaseRec struct {
 	counts     map[string]int
 	lastGrant  time.Time
 	calls      int64 // the grab function's DynamoDB calls; -1: unknown
+	units      *capacity.Units
 }
 
 func newRecorder(start time.Time) *recorder {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/seckill/seckill/shared/capacity"
 )
 
 // Report is what a run measured; it is printed and saved as report.json.
@@ -41,8 +42,9 @@ type Report struct {
 	// holder's coupon was visible.
 	ConvergedSeconds float64 `json:"readModelConvergedSeconds"`
 
-	Batches *BatchFigures `json:"batches,omitempty"`
-	Raw     []RawResult   `json:"raw,omitempty"`
+	Batches  *BatchFigures   `json:"batches,omitempty"`
+	Capacity *CapacityReport `json:"capacity,omitempty"`
+	Raw      []RawResult     `json:"raw,omitempty"`
 	// RatioToRaw is the grant rate of the phase that sold the most, over
 	// the raw rate of the same pattern: as many grants per transaction as
 	// the function's batches held on average, as many at once as it sends.
@@ -68,6 +70,14 @@ type PhaseReport struct {
 	// /metrics (-url); -1 when unknown.
 	Calls          int64   `json:"dynamodbCalls"`
 	CallsPerAnswer float64 `json:"dynamodbCallsPerAnswer"`
+	// MeanMs is the mean answer time, which the cost takes for the
+	// function's handler time.
+	MeanMs float64 `json:"meanMs"`
+	// GrabUnits are the grab function's DynamoDB request units during the
+	// phase (in-process; DynamoDB's rules, store.Meter).
+	GrabUnits           *capacity.Units `json:"grabUnits,omitempty"`
+	ReadUnitsPerAnswer  float64         `json:"readUnitsPerAnswer,omitempty"`
+	WriteUnitsPerAnswer float64         `json:"writeUnitsPerAnswer,omitempty"`
 }
 
 // BatchFigures describe the group commit: how many grants each
@@ -163,6 +173,12 @@ func (r *Report) fill(sc scenario, rec *recorder, lags []lagSample, unseen int) 
 			all.Merge(h)
 		}
 		ph.Latency["all"] = percentiles(all, 1000)
+		ph.MeanMs = all.Mean() / 1000
+		if p.units != nil && n > 0 {
+			ph.GrabUnits = p.units
+			ph.ReadUnitsPerAnswer = p.units.Read / float64(n)
+			ph.WriteUnitsPerAnswer = p.units.Write / float64(n)
+		}
 		r.Phases = append(r.Phases, ph)
 	}
 	r.Lag, r.LagSamples, r.Unseen = lagPercentiles(lags), len(lags), unseen
@@ -238,6 +254,9 @@ func (r *Report) Print(w io.Writer) {
 		if p.CallsPerAnswer >= 0 {
 			fmt.Fprintf(w, ", %.3f DynamoDB calls per answer", p.CallsPerAnswer)
 		}
+		if p.GrabUnits != nil {
+			fmt.Fprintf(w, ", %.3f RCU and %.3f WCU per answer", p.ReadUnitsPerAnswer, p.WriteUnitsPerAnswer)
+		}
 		fmt.Fprintf(w, "\n  %-16s %7s %9s %9s %9s %9s\n", "outcome", "count", "p50 ms", "p90 ms", "p99 ms", "max ms")
 		outs := make([]string, 0, len(p.Latency))
 		for out := range p.Latency {
@@ -274,6 +293,9 @@ func (r *Report) Print(w io.Writer) {
 	}
 	if r.RatioToRaw > 0 {
 		fmt.Fprintf(w, "grants through the function / raw of the same pattern: %.2f\n", r.RatioToRaw)
+	}
+	if r.Capacity != nil {
+		r.Capacity.print(w)
 	}
 	for _, u := range r.Unexpected {
 		fmt.Fprintln(w, "unexpected:", u)

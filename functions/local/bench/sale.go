@@ -11,6 +11,7 @@ import (
 	"github.com/oklog/ulid/v2"
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/seckill/seckill/shared/capacity"
 	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/store"
 )
@@ -164,6 +165,10 @@ func sell(ctx context.Context, c *client, o options, sc scenario, calls counter,
 	}
 	for _, ph := range sc.Phases {
 		before, known := calls()
+		var unitsBefore capacity.Units
+		if o.Meter != nil {
+			unitsBefore = o.Meter.Total("grab")
+		}
 		pr := rec.begin(ph.Name)
 		forEach(o.Concurrency, len(ph.Asks), func(i int) {
 			a := ph.Asks[i]
@@ -183,6 +188,10 @@ func sell(ctx context.Context, c *client, o options, sc scenario, calls counter,
 			pr.calls = after - before
 		} else {
 			pr.calls = -1
+		}
+		if o.Meter != nil {
+			after := o.Meter.Total("grab")
+			pr.units = &capacity.Units{Read: after.Read - unitsBefore.Read, Write: after.Write - unitsBefore.Write}
 		}
 	}
 	if bar != nil {

@@ -39,11 +39,13 @@ type Stack struct {
 }
 
 // Hooks let the benchmark watch the functions from inside: every DynamoDB
-// call grab makes, the size of every batch it commits, and every coupon the
-// projector writes.
+// call each function makes, the size of every batch grab commits, and every
+// coupon the projector writes.
 type Hooks struct {
-	WrapGrabDB func(store.DB) store.DB
-	OnBatch    func(grants int)
+	// WrapDB wraps the DynamoDB client of each function ("admin", "grab",
+	// "coupons", "projector"); nil leaves them as they are.
+	WrapDB  func(function string, db store.DB) store.DB
+	OnBatch func(grants int)
 	// OnProjected is told of the coupons the projector wrote, batch by
 	// batch.
 	OnProjected func([]sale.Coupon)
@@ -87,7 +89,13 @@ func RunWith(ctx context.Context, cfg config.Local, hooks Hooks, ready func(Stac
 	if err != nil {
 		return err
 	}
-	projectStore := store.New(db, tables, cfg.StreamWriteTimeout)
+	dbOf := func(function string) store.DB {
+		if hooks.WrapDB == nil {
+			return db
+		}
+		return hooks.WrapDB(function, db)
+	}
+	projectStore := store.New(dbOf("projector"), tables, cfg.StreamWriteTimeout)
 	proj := projector.New(projectStore)
 	proj.OnProjected(hooks.OnProjected)
 	if cfg.ProjectTransacted {
@@ -118,11 +126,12 @@ func RunWith(ctx context.Context, cfg config.Local, hooks Hooks, ready func(Stac
 	if ready != nil {
 		ready(Stack{URL: url, Endpoint: endpoint, DB: db, Store: st})
 	}
-	grabStore := st
-	if hooks.WrapGrabDB != nil {
-		grabStore = store.New(hooks.WrapGrabDB(db), tables, cfg.StoreTimeout)
+	stores := functionStores{
+		admin:   store.New(dbOf("admin"), tables, cfg.StoreTimeout),
+		grab:    store.New(dbOf("grab"), tables, cfg.StoreTimeout),
+		coupons: store.New(dbOf("coupons"), tables, cfg.StoreTimeout),
 	}
-	return web.Serve(ctx, l, entry.WithMetrics(router(st, grabStore, cfg, customers, admins, iss, hooks.OnBatch)))
+	return web.Serve(ctx, l, entry.WithMetrics(router(stores, cfg, customers, admins, iss, hooks.OnBatch)))
 }
 
 // guards tell the functions who calls. Unless the configuration names
@@ -146,16 +155,19 @@ func guards(cfg config.Local, iss *issuer.Issuer) (customers, admins *identity.G
 // Router serves the whole API from one process, as the gateway does in the
 // cloud, with the development issuer's routes beside it.
 func Router(st *store.Store, cfg config.Local, customers *identity.Guard, iss *issuer.Issuer) *web.Router {
-	return router(st, st, cfg, customers, nil, iss, nil)
+	return router(functionStores{st, st, st}, cfg, customers, nil, iss, nil)
 }
 
-func router(st, grabStore *store.Store, cfg config.Local, customers, admins *identity.Guard, iss *issuer.Issuer, onBatch func(int)) *web.Router {
+// functionStores are the HTTP functions' stores, each over its own client.
+type functionStores struct{ admin, grab, coupons *store.Store }
+
+func router(st functionStores, cfg config.Local, customers, admins *identity.Guard, iss *issuer.Issuer, onBatch func(int)) *web.Router {
 	rt := web.NewRouter().SetBudget(cfg.RequestTimeout).SetCORS(cfg.CORSOrigins)
-	admin.New(st, cfg.AdminToken, time.Now, admins).Register(rt)
-	g := grab.FromConfig(grabStore, customers, cfg.Grab)
+	admin.New(st.admin, cfg.AdminToken, time.Now, admins).Register(rt)
+	g := grab.FromConfig(st.grab, customers, cfg.Grab)
 	g.Service().OnBatch(onBatch)
 	g.Register(rt)
-	coupons.New(st, time.Now, customers).Register(rt)
+	coupons.New(st.coupons, time.Now, customers).Register(rt)
 	iss.Register(rt)
 	return rt
 }

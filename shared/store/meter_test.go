@@ -1,0 +1,82 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/seckill/seckill/shared/capacity"
+	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
+	"github.com/seckill/seckill/shared/sale"
+	"github.com/seckill/seckill/shared/store"
+)
+
+// TestMeter: the units a sale's calls cost on DynamoDB, counted from real
+// calls to DynamoDB Local: a promotion's creation (a transaction of the
+// promotion, on the index too, and its shard), a batch of three grants on
+// one shard (2 + 2 × 3 write units), a grant refused by its condition
+// (charged all the same), the holders' Query and a customer's coupon read;
+// and the busiest second of each partition.
+func TestMeter(t *testing.T) {
+	t.Parallel()
+	_, db := ddbtest.Store(t)
+	tables := ddbtest.Tables(t, db)
+	m := store.NewMeter(time.Now)
+	admin := store.New(m.Wrap("admin", db), tables, ddbtest.CallTimeout)
+	grab := store.New(m.Wrap("grab", db), tables, ddbtest.CallTimeout)
+	ctx := context.Background()
+	now := time.Now()
+	p, err := sale.NewPromotion("01ARZ3NDEKTSV4RRFFQ69G5FAV", sale.Draft{Name: "m", Discount: 0.5, TotalCoupons: 3,
+		PublishAt: now.Add(-time.Second), FinishAt: now.Add(time.Hour)}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.CreatePromotion(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Shards != 1 {
+		t.Fatalf("%d shards; the figures below are for one", p.Shards)
+	}
+	// Promotion put ×2 (transaction) + its index write ×1 + the shard put ×2.
+	if got := m.Total("admin"); got != (capacity.Units{Write: 5}) {
+		t.Errorf("creation: got %+v, want 5 write units", got)
+	}
+	var grants []store.Grant
+	for i, c := range []string{"a", "b", "c"} {
+		grants = append(grants, store.Grant{Promotion: p, Shard: 0, Coupon: sale.Coupon{ID: "C" + string(rune('0'+i)), PromotionID: p.ID, CustomerID: c, Discount: 0.5, GrabbedAt: now}})
+	}
+	if err := grab.GrabBatch(ctx, grants, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Total("grab"); got != (capacity.Units{Write: 8}) {
+		t.Errorf("a batch of 3: got %+v, want 2 + 2 × 3 = 8 write units", got)
+	}
+	again := []store.Grant{{Promotion: p, Shard: 0, Coupon: sale.Coupon{ID: "C9", PromotionID: p.ID, CustomerID: "a", Discount: 0.5, GrabbedAt: now}}}
+	var be *store.BatchError
+	if err := grab.GrabBatch(ctx, again, time.Now()); !errors.As(err, &be) {
+		t.Fatalf("a held customer again: got %v, want a cancelled batch", err)
+	}
+	if got := m.Total("grab"); got != (capacity.Units{Write: 12}) {
+		t.Errorf("after a refused grant: got %+v, want 8 + 4 write units (a failed condition is charged)", got)
+	}
+	if _, err := grab.Holders(ctx, p, 100); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := grab.Coupon(ctx, p, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Total("grab").Read; got != 2 {
+		t.Errorf("the holders' Query (3 small coupons: one unit) and one coupon read: got %v read units, want 2", got)
+	}
+	hot := m.Hottest()
+	if h := hot["S"]; h.PeakWrite < 2 || h.TotalWrite != 2+2+2 {
+		t.Errorf("the shard: %+v, want 6 write units in all (its put, two decrements)", h)
+	}
+	if h := hot["C"]; h.TotalWrite != 8 || h.PeakRead < 1 {
+		t.Errorf("the coupon bucket: %+v, want 8 write units in all and reads", h)
+	}
+	if h := hot["index"]; h.TotalWrite != 1 {
+		t.Errorf("the index: %+v, want 1 write unit", h)
+	}
+}
