@@ -318,3 +318,24 @@ func TestErrors(t *testing.T) {
 		t.Fatalf("field error: got %v", fe)
 	}
 }
+
+// TestVersionsAdmit: no versions (no If-Match) admit any; a list admits
+// each version it names and no other.
+func TestVersionsAdmit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		v       sale.Versions
+		version int
+		want    bool
+	}{
+		{sale.AnyVersion, 7, true},
+		{sale.Versions{1, 3}, 3, true},
+		{sale.Versions{1, 3}, 1, true},
+		{sale.Versions{1, 3}, 2, false},
+		{sale.Versions{4}, 5, false},
+	} {
+		if got := tc.v.Admit(tc.version); got != tc.want {
+			t.Errorf("%v admits %d: got %v, want %v", tc.v, tc.version, got, tc.want)
+		}
+	}
+}
