@@ -210,9 +210,10 @@ func (d *meteredDB) write(op, table string, item map[string]types.AttributeValue
 	if key != "" {
 		cost = d.m.written(key, size)
 	}
-	d.m.charge(d.function, op, partition(table, item), capacity.Units{Write: capacity.WriteUnits(cost, transactional)})
+	pk := partition(table, item)
+	d.m.charge(d.function, op, pk, capacity.Units{Write: capacity.WriteUnits(cost, transactional)})
 	// Promotion items, and only they, are in the promotions index.
-	if strings.HasPrefix(partition(table, item), "P#") {
+	if strings.HasPrefix(pk, "P#") {
 		d.m.charge(d.function, op+" (index)", "index#"+IndexByCreate, capacity.Units{Write: capacity.WriteUnits(cost, false)})
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/web"
 )
 
@@ -154,14 +155,14 @@ func (i *Issuer) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b.Sub == "" || len(b.Sub) > MaxSubject {
-		web.WriteProblem(w, fieldProblem("sub", fmt.Sprintf("must be 1 to %d bytes", MaxSubject)))
+		web.Error(w, r, &sale.FieldError{Field: "sub", Reason: fmt.Sprintf("must be 1 to %d bytes", MaxSubject)})
 		return
 	}
 	ttl := DefaultTTL
 	if b.TTL != "" {
 		d, err := time.ParseDuration(b.TTL)
 		if err != nil || d <= 0 || d > MaxTTL {
-			web.WriteProblem(w, fieldProblem("ttl", "must be a duration such as 1h, at most 24h"))
+			web.Error(w, r, &sale.FieldError{Field: "ttl", Reason: "must be a duration such as 1h, at most 24h"})
 			return
 		}
 		ttl = d
@@ -172,10 +173,4 @@ func (i *Issuer) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	web.JSON(w, http.StatusOK, map[string]string{"token": token, "expiresAt": exp.UTC().Format(time.RFC3339)})
-}
-
-func fieldProblem(field, reason string) *web.Problem {
-	p := web.NewProblem(http.StatusBadRequest, web.CodeInvalidRequest, field+": "+reason)
-	p.Field = field
-	return p
 }
