@@ -202,8 +202,17 @@ func (b *batcher) commit(bt batch) {
 		f(len(grants))
 	}
 	// The transaction belongs to no one request: a member that gives up
-	// must not cancel it for the others. The store bounds it.
-	err := b.store.GrabBatch(context.Background(), grants, bt.now)
+	// must not cancel it for the others. The store bounds it. Each member's
+	// answer costs its part of the units the transaction consumed.
+	ctx, used := metrics.WithCalls(context.Background())
+	err := b.store.GrabBatch(ctx, grants, bt.now)
+	if c := used(); len(c.Units) > 0 {
+		members := make([]context.Context, len(bt.members))
+		for i, p := range bt.members {
+			members[i] = p.ctx
+		}
+		metrics.Share(c, members)
+	}
 	var be *store.BatchError
 	switch {
 	case err == nil:

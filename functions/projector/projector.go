@@ -47,6 +47,7 @@ var errMalformed = errors.New("malformed stream record")
 // a batch's coupons together (25 to a call) cannot reorder anything that
 // matters.
 func (p *Projector) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	ctx, calls := metrics.WithCalls(ctx)
 	errs := make([]error, len(ev.Records))
 	var coupons []sale.Coupon
 	var from []int // record index of each coupon
@@ -95,7 +96,7 @@ func (p *Projector) Handle(ctx context.Context, ev events.DynamoDBEvent) (events
 			lag = time.Since(oldest)
 		}
 		attrs := []any{"coupons", projected, "lag_ms", lag.Milliseconds()}
-		attrs = append(attrs, metrics.Current().Projected("projector", projected, len(resp.BatchItemFailures), lag)...)
+		attrs = append(attrs, metrics.Current().Projected("projector", projected, len(resp.BatchItemFailures), lag, calls())...)
 		slog.InfoContext(ctx, "coupons projected", attrs...)
 	}
 	return resp, nil

@@ -10,15 +10,29 @@
 //	Latency         answer time, by function (ms; seconds in Prometheus)
 //	DynamoDBCalls   DynamoDB calls per request, SDK retries included
 //	DynamoDBRetries SDK retries per request
+//	DynamoDBCapacityUnits  capacity units DynamoDB reported consuming
+//	                (ReturnConsumedCapacity), by function and operation
+//	ReadUnits, WriteUnits  the same units per answer, by function and code
+//	                (and per projected batch)
 //	ProjectedRecords, ProjectorFailures  stream records projected / failed
 //	ProjectionLag   grant to read model, for a batch's oldest coupon
 //	StreamRecordAge age of a stream record when the local runner read it
+//	StreamReads     GetRecords calls of a stream runner outside Lambda,
+//	                which DynamoDB Streams bills (a Lambda trigger's are free)
+//
+// DynamoDB reports no consumed capacity with an error, so a write refused
+// by its condition, or a cancelled transaction, is charged by DynamoDB but
+// counted in none of the units here; the bench's model (shared/capacity)
+// counts them, and says how far the two differ.
 package metrics
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seckill/seckill/shared/capacity"
 )
 
 // Namespace is the CloudWatch namespace, and the Prometheus prefix.
@@ -28,8 +42,9 @@ const Namespace = "SecKill"
 // the log line that reports the same event (EMF puts its metrics there).
 type Sink interface {
 	Answer(function, route, code string, latency time.Duration, calls Calls) []any
-	Projected(function string, records, failures int, lag time.Duration) []any
+	Projected(function string, records, failures int, lag time.Duration, calls Calls) []any
 	StreamRecordAge(age time.Duration)
+	StreamReads(n int)
 }
 
 var current atomic.Pointer[Sink]
@@ -47,15 +62,39 @@ func Current() Sink {
 }
 
 // Calls counts the DynamoDB calls one request makes: every call, and the
-// attempts the SDK made for them, so that retries = attempts - calls.
+// attempts the SDK made for them, so that retries = attempts - calls; and
+// the capacity units DynamoDB reported for them, by operation.
 type Calls struct {
 	Calls, Attempts int64
+	Units           map[string]capacity.Units
 }
 
 // Retries is the SDK's retries among the calls.
 func (c Calls) Retries() int64 { return max(0, c.Attempts-c.Calls) }
 
-type counter struct{ calls, attempts atomic.Int64 }
+// Total is the units of every operation.
+func (c Calls) Total() capacity.Units {
+	var t capacity.Units
+	for _, u := range c.Units {
+		t = t.Add(u)
+	}
+	return t
+}
+
+type counter struct {
+	calls, attempts atomic.Int64
+	mu              sync.Mutex // guards units: a request's calls may overlap
+	units           map[string]capacity.Units
+}
+
+func (c *counter) add(op string, u capacity.Units) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.units == nil {
+		c.units = map[string]capacity.Units{}
+	}
+	c.units[op] = c.units[op].Add(u)
+}
 
 type callsKey struct{}
 
@@ -63,7 +102,16 @@ type callsKey struct{}
 func WithCalls(ctx context.Context) (context.Context, func() Calls) {
 	c := &counter{}
 	return context.WithValue(ctx, callsKey{}, c), func() Calls {
-		return Calls{Calls: c.calls.Load(), Attempts: c.attempts.Load()}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		var units map[string]capacity.Units
+		if len(c.units) > 0 {
+			units = make(map[string]capacity.Units, len(c.units))
+			for op, u := range c.units {
+				units[op] = u
+			}
+		}
+		return Calls{Calls: c.calls.Load(), Attempts: c.attempts.Load(), Units: units}
 	}
 }
 
@@ -81,9 +129,34 @@ func CountAttempt(ctx context.Context) {
 	}
 }
 
+// AddUnits notes the capacity units DynamoDB reported for one call of op
+// made under ctx.
+func AddUnits(ctx context.Context, op string, u capacity.Units) {
+	if c, ok := ctx.Value(callsKey{}).(*counter); ok {
+		c.add(op, u)
+	}
+}
+
+// Share gives each of members an equal part of the units of c: the grab
+// function's group commit makes one transaction for several requests, and
+// each answer costs its part of it.
+func Share(c Calls, members []context.Context) {
+	if len(members) == 0 {
+		return
+	}
+	k := float64(len(members))
+	for op, u := range c.Units {
+		part := capacity.Units{Read: u.Read / k, Write: u.Write / k}
+		for _, ctx := range members {
+			AddUnits(ctx, op, part)
+		}
+	}
+}
+
 // Nop takes measurements and drops them: the baseline of the benchmarks.
 type Nop struct{}
 
 func (Nop) Answer(string, string, string, time.Duration, Calls) []any { return nil }
-func (Nop) Projected(string, int, int, time.Duration) []any           { return nil }
+func (Nop) Projected(string, int, int, time.Duration, Calls) []any    { return nil }
 func (Nop) StreamRecordAge(time.Duration)                             {}
+func (Nop) StreamReads(int)                                           {}

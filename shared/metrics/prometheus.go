@@ -16,6 +16,11 @@ type Prometheus struct {
 	latency, calls, retries *prometheus.HistogramVec
 	records, failures       *prometheus.CounterVec
 	lag, recordAge          prometheus.Histogram
+	// units is DynamoDBCapacityUnits by function and operation; answerUnits
+	// the same units by function, route, answer code and kind (read or
+	// write), which over answers is the units an answer of each code costs.
+	units, answerUnits *prometheus.CounterVec
+	streamReads        prometheus.Counter
 }
 
 var defaultProm = NewPrometheus()
@@ -45,7 +50,16 @@ func NewPrometheus() *Prometheus {
 		recordAge: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "seckill_stream_record_age_seconds",
 			Help: "Age of the newest stream record when the runner delivered it: from the coupon's grant time for a grant, else from the stream's ApproximateCreationDateTime (whole minutes on DynamoDB Local).", Buckets: ms}),
 	}
-	p.reg.MustRegister(p.answers, p.latency, p.calls, p.retries, p.records, p.failures, p.lag, p.recordAge)
+	p.units = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seckill_dynamodb_capacity_units_total",
+		Help: "Capacity units DynamoDB reported consuming (ReturnConsumedCapacity TOTAL), by function and operation; a refused or cancelled write is charged but reported by none."},
+		[]string{"function", "operation"})
+	p.answerUnits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seckill_answer_capacity_units_total",
+		Help: "The same units by the answer (or projected batch) they were spent for: divided by seckill_answers_total, the read or write units an answer of each code costs."},
+		[]string{"function", "route", "code", "kind"})
+	p.streamReads = prometheus.NewCounter(prometheus.CounterOpts{Name: "seckill_stream_read_requests_total",
+		Help: "GetRecords calls of the stream runner: DynamoDB Streams read requests, billed outside a Lambda trigger."})
+	p.reg.MustRegister(p.answers, p.latency, p.calls, p.retries, p.records, p.failures, p.lag, p.recordAge,
+		p.units, p.answerUnits, p.streamReads)
 	return p
 }
 
@@ -62,10 +76,22 @@ func (p *Prometheus) Answer(function, route, code string, latency time.Duration,
 	p.latency.WithLabelValues(function).Observe(latency.Seconds())
 	p.calls.WithLabelValues(function).Observe(float64(calls.Calls))
 	p.retries.WithLabelValues(function).Observe(float64(calls.Retries()))
+	p.addUnits(function, route, code, calls)
 	return nil
 }
 
-func (p *Prometheus) Projected(function string, records, failures int, lag time.Duration) []any {
+func (p *Prometheus) addUnits(function, route, code string, calls Calls) {
+	for op, u := range calls.Units {
+		p.units.WithLabelValues(function, op).Add(u.Read + u.Write)
+	}
+	if t := calls.Total(); t.Read > 0 || t.Write > 0 {
+		p.answerUnits.WithLabelValues(function, route, code, "read").Add(t.Read)
+		p.answerUnits.WithLabelValues(function, route, code, "write").Add(t.Write)
+	}
+}
+
+func (p *Prometheus) Projected(function string, records, failures int, lag time.Duration, calls Calls) []any {
+	p.addUnits(function, "stream", "batch", calls)
 	p.records.WithLabelValues(function).Add(float64(records))
 	p.failures.WithLabelValues(function).Add(float64(failures))
 	if records > 0 {
@@ -75,6 +101,8 @@ func (p *Prometheus) Projected(function string, records, failures int, lag time.
 }
 
 func (p *Prometheus) StreamRecordAge(age time.Duration) { p.recordAge.Observe(age.Seconds()) }
+
+func (p *Prometheus) StreamReads(n int) { p.streamReads.Add(float64(n)) }
 
 // Answers is the counter of one function, route and code, for tests.
 func (p *Prometheus) Answers(function, route, code string) prometheus.Counter {

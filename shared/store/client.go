@@ -29,7 +29,7 @@ func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 		return nil, err
 	}
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, countAttempts)
+		o.APIOptions = append(o.APIOptions, countAttempts, consumedCapacity)
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 			// DynamoDB Local answers conditional-check failures with a body

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -25,12 +26,19 @@ import (
 // condition fails, and a cancelled transaction, are charged all the same,
 // as DynamoDB charges them. Writes of promotion items, which the
 // promotions index holds, are charged once more, on the index.
+//
+// Beside its own count it keeps what DynamoDB reported consuming for the
+// same calls (ReturnConsumedCapacity, which every client of NewClient asks
+// for), so that the two can be held side by side: DynamoDB Local's figure
+// is not DynamoDB's (see shared/capacity), and a deployment's is.
 type Meter struct {
-	mu    sync.Mutex
-	now   func() time.Time
-	ops   map[Op]capacity.Units
-	sizes map[string]int // item key → last size seen
-	heat  map[string]*heat
+	mu       sync.Mutex
+	now      func() time.Time
+	ops      map[Op]capacity.Units
+	reported map[Op]capacity.Units
+	sizes    map[string]int // item key → last size seen
+	heat     map[string]*heat
+	peaks    map[string]map[time.Time]float64 // kind → second → its busiest key's write units
 }
 
 // Op names what a function asked of DynamoDB.
@@ -48,7 +56,8 @@ type heat struct {
 
 // NewMeter returns an empty meter on the clock now.
 func NewMeter(now func() time.Time) *Meter {
-	return &Meter{now: now, ops: map[Op]capacity.Units{}, sizes: map[string]int{}, heat: map[string]*heat{}}
+	return &Meter{now: now, ops: map[Op]capacity.Units{}, reported: map[Op]capacity.Units{}, sizes: map[string]int{},
+		heat: map[string]*heat{}, peaks: map[string]map[time.Time]float64{}}
 }
 
 // Reset forgets the units counted so far (not the items' sizes, which
@@ -57,7 +66,9 @@ func (m *Meter) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	clear(m.ops)
+	clear(m.reported)
 	clear(m.heat)
+	clear(m.peaks)
 }
 
 // Wrap meters db's calls as function's.
@@ -67,11 +78,15 @@ func (m *Meter) Wrap(function string, db DB) DB { return &meteredDB{DB: db, m: m
 func (m *Meter) Ops() map[Op]capacity.Units {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make(map[Op]capacity.Units, len(m.ops))
-	for k, v := range m.ops {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(m.ops)
+}
+
+// Reported returns what DynamoDB said the same calls consumed, by function
+// and operation; a call it answered with an error reports nothing.
+func (m *Meter) Reported() map[Op]capacity.Units {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.reported)
 }
 
 // Total is the units function has consumed so far ("" for every function).
@@ -111,14 +126,44 @@ func (m *Meter) Hottest() map[string]Hot {
 	sort.Strings(keys) // ties go to the first key, whatever the map's order
 	for _, k := range keys {
 		h := m.heat[k]
-		kind := k
-		if i := strings.IndexByte(k, '#'); i > 0 {
-			kind = k[:i]
-		}
+		kind := kindOf(k)
 		cur, ok := out[kind]
 		if !ok || h.peakW > cur.PeakWrite || h.peakW == cur.PeakWrite && h.peakR > cur.PeakRead {
 			out[kind] = Hot{Key: k, PeakRead: h.peakR, PeakWrite: h.peakW, TotalRead: h.totalR, TotalWrite: h.totalW}
 		}
+	}
+	return out
+}
+
+// kindOf is the kind of a partition key: the part before its first '#'.
+func kindOf(pk string) string {
+	if i := strings.IndexByte(pk, '#'); i > 0 {
+		return pk[:i]
+	}
+	return pk
+}
+
+// Second is one second of a kind of key: the write units its busiest key
+// of that kind took in it.
+type Second struct {
+	At    time.Time `json:"at"`
+	Write float64   `json:"writeUnits"`
+}
+
+// Busiest returns, for each kind of key, the seconds in which a key of it
+// was written, in order, each with its busiest key's write units: the
+// hottest key's units a second over the run.
+func (m *Meter) Busiest() map[string][]Second {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string][]Second, len(m.peaks))
+	for kind, secs := range m.peaks {
+		s := make([]Second, 0, len(secs))
+		for at, w := range secs {
+			s = append(s, Second{at, w})
+		}
+		sort.Slice(s, func(i, j int) bool { return s[i].At.Before(s[j].At) })
+		out[kind] = s
 	}
 	return out
 }
@@ -147,6 +192,26 @@ func (m *Meter) charge(function, op, pk string, u capacity.Units) {
 	h.totalW += u.Write
 	h.peakR = max(h.peakR, h.read)
 	h.peakW = max(h.peakW, h.write)
+	if u.Write > 0 {
+		kind := kindOf(pk)
+		if m.peaks[kind] == nil {
+			m.peaks[kind] = map[time.Time]float64{}
+		}
+		m.peaks[kind][sec] = max(m.peaks[kind][sec], h.write)
+	}
+}
+
+// noteReported adds what DynamoDB said a call's result consumed.
+func (d *meteredDB) noteReported(result any) {
+	op, cs := reported(result)
+	if op == "" || len(cs) == 0 {
+		return
+	}
+	u := unitsOf(op, cs)
+	d.m.mu.Lock()
+	defer d.m.mu.Unlock()
+	k := Op{d.function, op}
+	d.m.reported[k] = d.m.reported[k].Add(u)
 }
 
 // written notes an item's size and returns the size a write of it costs:
@@ -221,6 +286,7 @@ func (d *meteredDB) write(op, table string, item map[string]types.AttributeValue
 func (d *meteredDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	out, err := d.DB.GetItem(ctx, in, o...)
 	if err == nil {
+		d.noteReported(out)
 		d.m.charge(d.function, "GetItem", partition(aws.ToString(in.TableName), in.Key),
 			capacity.Units{Read: capacity.ReadUnits(capacity.ItemSize(out.Item), consistency(in.ConsistentRead))})
 	}
@@ -230,6 +296,7 @@ func (d *meteredDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ..
 func (d *meteredDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
 	out, err := d.DB.BatchGetItem(ctx, in, o...)
 	if err == nil {
+		d.noteReported(out)
 		for table, items := range out.Responses {
 			r := consistency(in.RequestItems[table].ConsistentRead)
 			for _, item := range items {
@@ -243,6 +310,7 @@ func (d *meteredDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemI
 func (d *meteredDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	out, err := d.DB.Query(ctx, in, o...)
 	if err == nil {
+		d.noteReported(out)
 		sizes := make([]int, len(out.Items))
 		for i, item := range out.Items {
 			sizes[i] = capacity.ItemSize(item)
@@ -261,6 +329,9 @@ func (d *meteredDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...fun
 
 func (d *meteredDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	out, err := d.DB.PutItem(ctx, in, o...)
+	if err == nil {
+		d.noteReported(out)
+	}
 	if charged(err) {
 		d.write("PutItem", aws.ToString(in.TableName), in.Item, capacity.ItemSize(in.Item), false)
 	}
@@ -269,6 +340,9 @@ func (d *meteredDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ..
 
 func (d *meteredDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	out, err := d.DB.DeleteItem(ctx, in, o...)
+	if err == nil {
+		d.noteReported(out)
+	}
 	if charged(err) {
 		d.write("DeleteItem", aws.ToString(in.TableName), in.Key, 0, false)
 	}
@@ -277,6 +351,9 @@ func (d *meteredDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput
 
 func (d *meteredDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	out, err := d.DB.TransactWriteItems(ctx, in, o...)
+	if err == nil {
+		d.noteReported(out)
+	}
 	if !charged(err) {
 		return out, err
 	}
@@ -303,6 +380,7 @@ func (d *meteredDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteI
 	if err != nil {
 		return out, err
 	}
+	d.noteReported(out)
 	for table, reqs := range in.RequestItems {
 		left := map[string]bool{} // unprocessed: not written, not charged
 		for _, r := range out.UnprocessedItems[table] {

@@ -79,4 +79,20 @@ func TestMeter(t *testing.T) {
 	if h := hot["index"]; h.TotalWrite != 1 {
 		t.Errorf("the index: %+v, want 1 write unit", h)
 	}
+	// Second by second, the busiest shard's units reach its peak.
+	busiest := 0.0
+	for _, s := range m.Busiest()["S"] {
+		busiest = max(busiest, s.Write)
+	}
+	if busiest != hot["S"].PeakWrite {
+		t.Errorf("the busiest shard's seconds peak at %v, its hottest second is %v", busiest, hot["S"].PeakWrite)
+	}
+	// What DynamoDB Local said each successful call consumed is kept
+	// beside the count (DynamoDB Local's own figures: the bench compares).
+	reported := m.Reported()
+	for _, op := range []store.Op{{Function: "admin", Operation: "TransactWriteItems"}, {Function: "grab", Operation: "TransactWriteItems"}, {Function: "grab", Operation: "Query"}} {
+		if u := reported[op]; u.Read+u.Write <= 0 {
+			t.Errorf("%+v: DynamoDB Local reported %+v, want units", op, u)
+		}
+	}
 }

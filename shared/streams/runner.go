@@ -136,6 +136,10 @@ func (r *Runner) readAhead(it *string) chan fetched {
 func (r *Runner) getRecords(ctx context.Context, it *string) fetched {
 	read := time.Now()
 	out, err := r.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(r.opts.BatchSize)})
+	if err == nil {
+		// Billed whether it returned records or not.
+		metrics.Current().StreamReads(1)
+	}
 	return fetched{out: out, err: err, readFor: time.Since(read)}
 }
 
