@@ -51,6 +51,18 @@ locals {
         namespace   = "AWS/DynamoDB", metric = "ReadThrottleEvents", statistic = "Sum"
         dimensions  = local.sale_table, threshold = 0, periods = 1
       }
+      # What a sale costs, per answer, as DynamoDB reports it: a rise is
+      # money (functions/local/bench/README.md has the expected figures).
+      "grant-write-units" = {
+        description = "Write units DynamoDB reported per grant rose (items over 1 KB, or more writes per grant)."
+        namespace   = "SecKill", metric = "WriteUnits", statistic = "Average"
+        dimensions  = { Function = "grab", Code = "ok" }, threshold = var.grant_write_units_threshold, periods = 3
+      }
+      "rejection-read-units" = {
+        description = "Read units per sold-out answer rose: holders are read per answer instead of from memory."
+        namespace   = "SecKill", metric = "ReadUnits", statistic = "Average"
+        dimensions  = { Function = "grab", Code = "sold-out" }, threshold = var.rejection_read_units_threshold, periods = 3
+      }
       "sale-system-errors" = {
         description = "DynamoDB SystemErrors on the sale table."
         namespace   = "AWS/DynamoDB", metric = "SystemErrors", statistic = "Sum"

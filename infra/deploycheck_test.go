@@ -383,6 +383,8 @@ func (d deployed) checkAlarms(t *testing.T, where string, tables map[store.Table
 		{"AWS/DynamoDB", "WriteThrottleEvents", "TableName", sale},
 		{"AWS/DynamoDB", "ReadThrottleEvents", "TableName", sale},
 		{"AWS/DynamoDB", "SystemErrors", "TableName", sale},
+		{"SecKill", "WriteUnits", "Code", "ok"},
+		{"SecKill", "ReadUnits", "Code", "sold-out"},
 	}
 	for fn := range functions {
 		want = append(want, watch{"AWS/Lambda", "Errors", "FunctionName", nameOf(arns, fn)}, watch{"AWS/Lambda", "Throttles", "FunctionName", nameOf(arns, fn)})
@@ -419,7 +421,8 @@ func (d deployed) checkDashboard(t *testing.T, where string, arns map[string]str
 		t.Fatalf("%s: got dashboards %v, want one", where, len(d.Dashboards))
 	}
 	for name, body := range d.Dashboards {
-		for _, metric := range []string{`"SecKill", "Answers"`, `"SecKill", "Latency"`, `"SecKill", "ProjectionLag"`, nameOf(arns, "projector")} {
+		for _, metric := range []string{`"SecKill", "Answers"`, `"SecKill", "Latency"`, `"SecKill", "ProjectionLag"`, nameOf(arns, "projector"),
+			`MetricName=\"DynamoDBCapacityUnits\"`, `"SecKill", "WriteUnits"`} {
 			if !strings.Contains(body, metric) {
 				t.Errorf("%s: dashboard %s does not show %s", where, name, metric)
 			}
@@ -569,6 +572,8 @@ func TestSAMStackAgainstMoto(t *testing.T) {
 		{"AWS/DynamoDB", "ReadThrottleEvents", ref("SaleTable")},
 		{"AWS/DynamoDB", "SystemErrors", ref("SaleTable")},
 		{"AWS/ApiGateway", "5xx", ref("HttpApi")},
+		{"SecKill", "WriteUnits", "ok"},
+		{"SecKill", "ReadUnits", "sold-out"},
 	}
 	for _, res := range functions {
 		samWatch = append(samWatch, [3]string{"AWS/Lambda", "Errors", ref(res)}, [3]string{"AWS/Lambda", "Throttles", ref(res)})

@@ -126,3 +126,15 @@ variable "api_5xx_threshold" {
   type        = number
   default     = 10
 }
+
+variable "grant_write_units_threshold" {
+  description = "Write units DynamoDB reports per grant, on average over a minute, past which the grab function alarms: one grant a transaction costs 4 (a shard decrement and a coupon put, 2 each) while items stay under 1 KB."
+  type        = number
+  default     = 4.5
+}
+
+variable "rejection_read_units_threshold" {
+  description = "Read units per sold-out answer, on average over a minute, past which the grab function alarms: an instance answers from memory once it has loaded a promotion's holders, so a rise means holders read again and again (more holders than GRAB_MAX_HOLDERS, or instances starting cold)."
+  type        = number
+  default     = 0.5
+}

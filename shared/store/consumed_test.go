@@ -52,3 +52,60 @@ func TestConsumedCapacity(t *testing.T) {
 		t.Errorf("got units %v, want %v (the refused put reports none)", got, want)
 	}
 }
+
+// TestDynamoDBLocalFigures pins down where DynamoDB Local's consumed
+// capacity parts from DynamoDB's published rules (shared/capacity), which
+// the bench's comparison explains: its figure for a transaction does not
+// follow the items (1 and 4 small puts both report 2 units, where DynamoDB
+// charges 2 per item), it prices a transaction's write to an index at 2
+// units (the rules: 1, as a plain write), and a Query that reads nothing
+// reports 0 (the rules: a minimum read). Should a new DynamoDB Local
+// change any of it, this fails, and the bench's explanation must follow.
+func TestDynamoDBLocalFigures(t *testing.T) {
+	t.Parallel()
+	db := ddbtest.Client(t)
+	tables := ddbtest.Tables(t, db)
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	put := func(pk string, indexed bool) types.TransactWriteItem {
+		item := map[string]types.AttributeValue{"pk": s(pk), "sk": s("a")}
+		if indexed { // the promotions index's keys, as a promotion item has them
+			item["listPk"], item["id"] = s("L"), s(pk)
+		}
+		return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(tables.Sale), Item: item}}
+	}
+	for _, tc := range []struct {
+		name         string
+		items        []types.TransactWriteItem
+		rules, local float64
+	}{
+		{"one put", []types.TransactWriteItem{put("T#1", false)}, 2, 2},
+		{"four puts", []types.TransactWriteItem{put("T#2", false), put("T#3", false), put("T#4", false), put("T#5", false)}, 8, 2},
+		{"one indexed put", []types.TransactWriteItem{put("T#6", true)}, 2 + 1, 2 + 2},
+	} {
+		ctx, calls := metrics.WithCalls(context.Background())
+		if _, err := db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tc.items}); err != nil {
+			t.Fatal(err)
+		}
+		rules := 0.0
+		for _, it := range tc.items {
+			rules += capacity.WriteUnits(capacity.ItemSize(it.Put.Item), true)
+			if _, ok := it.Put.Item["listPk"]; ok {
+				rules += capacity.WriteUnits(capacity.ItemSize(it.Put.Item), false)
+			}
+		}
+		if rules != tc.rules {
+			t.Fatalf("%s: the rules say %v units, the case says %v", tc.name, rules, tc.rules)
+		}
+		if got := calls().Units["TransactWriteItems"].Write; got != tc.local {
+			t.Errorf("%s: DynamoDB Local reported %v write units, want %v (DynamoDB: %v)", tc.name, got, tc.local, tc.rules)
+		}
+	}
+	ctx, calls := metrics.WithCalls(context.Background())
+	if _, err := db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(tables.Coupons), KeyConditionExpression: aws.String("pk = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("nobody")}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := calls().Units["Query"]; !ok || got.Read != 0 || capacity.QueryUnits(nil, capacity.Eventual) != 0.5 {
+		t.Errorf("a Query of nothing: DynamoDB Local reported %+v (noted: %v), want 0; the rules charge %v", got, ok, capacity.QueryUnits(nil, capacity.Eventual))
+	}
+}

@@ -36,10 +36,16 @@ type Meter struct {
 	now      func() time.Time
 	ops      map[Op]capacity.Units
 	reported map[Op]capacity.Units
+	refused  map[Op]int     // writes refused by a condition, transactions cancelled
+	empty    map[Op]int     // queries that read nothing
 	sizes    map[string]int // item key → last size seen
 	heat     map[string]*heat
 	peaks    map[string]map[time.Time]float64 // kind → second → its busiest key's write units
 }
+
+// IndexSuffix ends the operation under which the meter counts an
+// operation's writes to the promotions index.
+const IndexSuffix = " (index)"
 
 // Op names what a function asked of DynamoDB.
 type Op struct {
@@ -56,7 +62,7 @@ type heat struct {
 
 // NewMeter returns an empty meter on the clock now.
 func NewMeter(now func() time.Time) *Meter {
-	return &Meter{now: now, ops: map[Op]capacity.Units{}, reported: map[Op]capacity.Units{}, sizes: map[string]int{},
+	return &Meter{now: now, ops: map[Op]capacity.Units{}, reported: map[Op]capacity.Units{}, refused: map[Op]int{}, empty: map[Op]int{}, sizes: map[string]int{},
 		heat: map[string]*heat{}, peaks: map[string]map[time.Time]float64{}}
 }
 
@@ -67,6 +73,8 @@ func (m *Meter) Reset() {
 	defer m.mu.Unlock()
 	clear(m.ops)
 	clear(m.reported)
+	clear(m.refused)
+	clear(m.empty)
 	clear(m.heat)
 	clear(m.peaks)
 }
@@ -87,6 +95,22 @@ func (m *Meter) Reported() map[Op]capacity.Units {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return maps.Clone(m.reported)
+}
+
+// Refused returns how many writes, by function and operation, DynamoDB
+// refused by their condition or cancelled: charged, and reported by none.
+func (m *Meter) Refused() map[Op]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.refused)
+}
+
+// Empty returns how many queries, by function, read nothing: the rules
+// charge them a minimum read, which DynamoDB Local reports as none.
+func (m *Meter) Empty() map[Op]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.empty)
 }
 
 // Total is the units function has consumed so far ("" for every function).
@@ -201,6 +225,16 @@ func (m *Meter) charge(function, op, pk string, u capacity.Units) {
 	}
 }
 
+// noteRefused counts a write that err says was refused yet charged.
+func (d *meteredDB) noteRefused(op string, err error) {
+	if err == nil || !charged(err) {
+		return
+	}
+	d.m.mu.Lock()
+	defer d.m.mu.Unlock()
+	d.m.refused[Op{d.function, op}]++
+}
+
 // noteReported adds what DynamoDB said a call's result consumed.
 func (d *meteredDB) noteReported(result any) {
 	op, cs := reported(result)
@@ -279,7 +313,7 @@ func (d *meteredDB) write(op, table string, item map[string]types.AttributeValue
 	d.m.charge(d.function, op, pk, capacity.Units{Write: capacity.WriteUnits(cost, transactional)})
 	// Promotion items, and only they, are in the promotions index.
 	if strings.HasPrefix(pk, "P#") {
-		d.m.charge(d.function, op+" (index)", "index#"+IndexByCreate, capacity.Units{Write: capacity.WriteUnits(cost, false)})
+		d.m.charge(d.function, op+IndexSuffix, "index#"+IndexByCreate, capacity.Units{Write: capacity.WriteUnits(cost, false)})
 	}
 }
 
@@ -311,6 +345,11 @@ func (d *meteredDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...fun
 	out, err := d.DB.Query(ctx, in, o...)
 	if err == nil {
 		d.noteReported(out)
+		if len(out.Items) == 0 {
+			d.m.mu.Lock()
+			d.m.empty[Op{d.function, "Query"}]++
+			d.m.mu.Unlock()
+		}
 		sizes := make([]int, len(out.Items))
 		for i, item := range out.Items {
 			sizes[i] = capacity.ItemSize(item)
@@ -332,6 +371,7 @@ func (d *meteredDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ..
 	if err == nil {
 		d.noteReported(out)
 	}
+	d.noteRefused("PutItem", err)
 	if charged(err) {
 		d.write("PutItem", aws.ToString(in.TableName), in.Item, capacity.ItemSize(in.Item), false)
 	}
@@ -343,6 +383,7 @@ func (d *meteredDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput
 	if err == nil {
 		d.noteReported(out)
 	}
+	d.noteRefused("DeleteItem", err)
 	if charged(err) {
 		d.write("DeleteItem", aws.ToString(in.TableName), in.Key, 0, false)
 	}
@@ -354,6 +395,7 @@ func (d *meteredDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transac
 	if err == nil {
 		d.noteReported(out)
 	}
+	d.noteRefused("TransactWriteItems", err)
 	if !charged(err) {
 		return out, err
 	}

@@ -87,6 +87,9 @@ func TestMeter(t *testing.T) {
 	if busiest != hot["S"].PeakWrite {
 		t.Errorf("the busiest shard's seconds peak at %v, its hottest second is %v", busiest, hot["S"].PeakWrite)
 	}
+	if got := m.Refused(); len(got) != 1 || got[store.Op{Function: "grab", Operation: "TransactWriteItems"}] != 1 {
+		t.Errorf("refused: got %v, want the one cancelled grant", got)
+	}
 	// What DynamoDB Local said each successful call consumed is kept
 	// beside the count (DynamoDB Local's own figures: the bench compares).
 	reported := m.Reported()

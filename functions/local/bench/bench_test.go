@@ -8,10 +8,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/seckill/seckill/shared/capacity"
 	"github.com/seckill/seckill/shared/contract/contracttest"
+	"github.com/seckill/seckill/shared/store"
 )
 
 // TestMain holds every exchange of the simulator with the stack against the
@@ -69,6 +73,27 @@ func TestScenarios(t *testing.T) {
 			if c == nil || c.WriteUnitsPerGrant < 2 || c.WriteUnitsPerGrant > 4.5 || c.ThrottleGrantsPerSecond <= 0 || len(c.Cost) != 2 || c.Cost[0].PerMillion <= c.Cost[1].PerMillion {
 				t.Fatalf("capacity: %+v\n%s", c, out.String())
 			}
+			// Beside DynamoDB Local's own figures: grants are transactions,
+			// whose figure Local gets wrong, and the reason is said.
+			var grants *OpCompare
+			for i, op := range c.Compare {
+				if op.Function == "grab" && op.Operation == "TransactWriteItems" {
+					grants = &c.Compare[i]
+				}
+			}
+			if grants == nil || grants.Local.Write <= 0 || grants.Model.Write <= grants.Local.Write || !strings.Contains(grants.Why, "does not follow its items") {
+				t.Errorf("grab's transactions against DynamoDB Local's figure: %+v", grants)
+			}
+			if c.StreamReads <= 0 || c.StreamReadsCost <= 0 {
+				t.Errorf("stream reads: %d, $%v; the runner read the stream", c.StreamReads, c.StreamReadsCost)
+			}
+			hot := 0.0
+			for _, p := range rep.Series {
+				hot = max(hot, p.HotBucketWCU, p.HotShardWCU)
+			}
+			if hot <= 0 || hot > max(c.Hottest["S"].PeakWrite, c.Hottest["C"].PeakWrite) {
+				t.Errorf("the chart's hottest keys peak at %v WCU/s; the meter's peaks are %+v", hot, c.Hottest)
+			}
 			if o.Scenario == "stampede" {
 				if after := rep.Phases[2]; after.GrabUnits == nil || after.ReadUnitsPerAnswer != 0 || after.WriteUnitsPerAnswer != 0 {
 					t.Errorf("phase after: %+v units, want none: its answers come from memory", after.GrabUnits)
@@ -103,5 +128,53 @@ func TestPlan(t *testing.T) {
 		if len(p) != tc.r || len(seen) != tc.distinct {
 			t.Errorf("plan(%d, %d): %d requests from %d customers, want %d from %d", tc.u, tc.r, len(p), len(seen), tc.r, tc.distinct)
 		}
+	}
+}
+
+// TestWhy: the count and DynamoDB Local's figure agree within half a
+// percent, and where they part the reason is said, or its absence.
+func TestWhy(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		c    OpCompare
+		want string
+	}{
+		{"equal", OpCompare{Op: store.Op{Operation: "Query"}, Model: capacity.Units{Read: 10}, Local: capacity.Units{Read: 10}}, "agree"},
+		{"within half a percent", OpCompare{Op: store.Op{Operation: "Query"}, Model: capacity.Units{Read: 1000}, Local: capacity.Units{Read: 996}}, "agree"},
+		{"beyond it", OpCompare{Op: store.Op{Operation: "Query"}, Model: capacity.Units{Read: 1000}, Local: capacity.Units{Read: 994}}, "not explained"},
+		{"transactions", OpCompare{Op: store.Op{Operation: "TransactWriteItems"}, Model: capacity.Units{Write: 8}, Local: capacity.Units{Write: 2}}, "does not follow its items"},
+		{"refused puts", OpCompare{Op: store.Op{Operation: "PutItem"}, Model: capacity.Units{Write: 3}, Local: capacity.Units{Write: 1}, Refused: 2}, "2 refused or cancelled"},
+		{"indexed", OpCompare{Op: store.Op{Operation: "TransactWriteItems"}, Model: capacity.Units{Write: 5}, Local: capacity.Units{Write: 6}, Indexed: true}, "to the index at 2 units"},
+		{"empty queries", OpCompare{Op: store.Op{Operation: "Query"}, Model: capacity.Units{Read: 3}, Local: capacity.Units{Read: 2}, Empty: 2}, "2 read nothing"},
+	} {
+		if got := why(tc.c); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: got %q, want %q in it", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestAddHeat: each second stands on every slice it overlaps, a slice
+// keeps its busiest second, and seconds outside the run are left out.
+func TestAddHeat(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	points := []Point{{At: 2}, {At: 4}, {At: 6}}
+	at := func(s float64) time.Time { return start.Add(time.Duration(s * float64(time.Second))) }
+	addHeat(points, start, map[string][]store.Second{
+		"S": {{At: at(0), Write: 5}, {At: at(1), Write: 7}, {At: at(4.6), Write: 3}, {At: at(6), Write: 99}, {At: at(-1), Write: 99}},
+		"C": {{At: at(2), Write: 11}, {At: at(3.5), Write: 4}},
+		"P": {{At: at(0), Write: 50}},
+	})
+	want := []Point{{At: 2, HotShardWCU: 7}, {At: 4, HotBucketWCU: 11}, {At: 6, HotShardWCU: 3, HotBucketWCU: 4}}
+	if !slices.Equal(points, want) {
+		t.Errorf("got %+v, want %+v", points, want)
+	}
+	// Slices narrower than a second: a run of half a second, started
+	// mid-second, gets the second it lies in on every slice.
+	narrow := []Point{{At: 0.25}, {At: 0.5}}
+	addHeat(narrow, at(0.4), map[string][]store.Second{"S": {{At: at(0), Write: 8}}})
+	if narrow[0].HotShardWCU != 8 || narrow[1].HotShardWCU != 8 {
+		t.Errorf("narrow slices: got %+v, want 8 on both", narrow)
 	}
 }

@@ -20,8 +20,9 @@ var (
 )
 
 // Chart draws the run in chartPoints slices whatever its length:
-// throughput on top, p99 answer time and read-model lag in the middle,
-// coupons left below, as a PNG.
+// throughput on top, p99 answer time and read-model lag below it, then the
+// hottest keys' write units a second (where the run saw them), and coupons
+// left at the bottom, as a PNG.
 func (r *Report) Chart(path string) error {
 	top := plot.New()
 	top.Title.Text = fmt.Sprintf("SecKill %s: %d promotions, %d coupons, %d customers, %d requests, %d in flight",
@@ -29,10 +30,13 @@ func (r *Report) Chart(path string) error {
 	top.Y.Label.Text = "answers / s"
 	mid := plot.New()
 	mid.Y.Label.Text = "ms"
+	heat := plot.New()
+	heat.Y.Label.Text = "WCU / s (limit 1,000 a partition)"
 	low := plot.New()
 	low.X.Label.Text = "seconds into the run"
 	low.Y.Label.Text = "coupons left"
-	for _, p := range []*plot.Plot{top, mid, low} {
+	all := []*plot.Plot{top, mid, heat, low}
+	for _, p := range all {
 		p.Legend.Top, p.Legend.Left = true, false
 		p.Add(plotter.NewGrid())
 		p.Y.Min = 0
@@ -61,6 +65,8 @@ func (r *Report) Chart(path string) error {
 		{top, "rejections", orange, func(s Point) float64 { return s.Rejections }, false},
 		{mid, "p99 answer time", blue, func(s Point) float64 { return s.P99Ms }, false},
 		{mid, "p99 read-model lag (by grant time)", red, func(s Point) float64 { return s.LagP99Ms }, true},
+		{heat, "hottest inventory shard", blue, func(s Point) float64 { return s.HotShardWCU }, true},
+		{heat, "hottest coupon bucket", orange, func(s Point) float64 { return s.HotBucketWCU }, true},
 		{low, "coupons left", green, func(s Point) float64 { return float64(s.CouponsLeft) }, false},
 	} {
 		xy := series(s.f, s.sparse)
@@ -80,7 +86,7 @@ func (r *Report) Chart(path string) error {
 		if s.PhaseStarted == "" {
 			continue
 		}
-		for _, p := range []*plot.Plot{top, mid, low} {
+		for _, p := range all {
 			lbl, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: s.At, Y: 0}}, Labels: []string{s.PhaseStarted}})
 			if err != nil {
 				return err
@@ -89,15 +95,18 @@ func (r *Report) Chart(path string) error {
 		}
 	}
 
-	img := vgimg.New(10*vg.Inch, 9*vg.Inch)
+	img := vgimg.New(10*vg.Inch, 12*vg.Inch)
 	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 3, Cols: 1, PadX: vg.Millimeter, PadY: 4 * vg.Millimeter,
+	tiles := draw.Tiles{Rows: len(all), Cols: 1, PadX: vg.Millimeter, PadY: 4 * vg.Millimeter,
 		PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 4 * vg.Millimeter}
-	plots := [][]*plot.Plot{{top}, {mid}, {low}}
+	plots := make([][]*plot.Plot, len(all))
+	for i, p := range all {
+		plots[i] = []*plot.Plot{p}
+	}
 	canvases := plot.Align(plots, tiles, dc)
-	top.Draw(canvases[0][0])
-	mid.Draw(canvases[1][0])
-	low.Draw(canvases[2][0])
+	for i, p := range all {
+		p.Draw(canvases[i][0])
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return err

@@ -164,12 +164,18 @@ func run(ctx context.Context, o options) (*Report, error) {
 		return nil, fmt.Errorf("local stack: %w", err)
 	}
 	o.URL = s.URL
-	warm := func() { sizes.reset(); written.reset(); meter.Reset() }
+	// The stream runner's reads, from the stack's own /metrics.
+	var readsBefore float64
+	streamReads := func() float64 {
+		n, _ := metricSum(ctx, s.URL, "seckill_stream_read_requests_total", "")
+		return n
+	}
+	warm := func() { sizes.reset(); written.reset(); meter.Reset(); readsBefore = streamReads() }
 	o.AllLags = written.all
 	rep, err := simulate(ctx, o, func() (int64, bool) { return counted.Calls.Load(), true }, warm, func(rep *Report) error {
 		rep.Batches = sizes.figures()
 		rep.Written = written.figures()
-		rep.capacityReport(meter, o.Prices, cfg.ProjectTransacted)
+		rep.capacityReport(meter, o.Prices, cfg.ProjectTransacted, int64(streamReads()-readsBefore))
 		return measureRaw(ctx, s.Store, o, cfg.Grab.InFlight, rep)
 	})
 	cancel()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/seckill/seckill/shared/capacity"
+	"github.com/seckill/seckill/shared/store"
 )
 
 // Report is what a run measured; it is printed and saved as report.json.
@@ -131,12 +133,16 @@ func lagPercentiles(lags []lagSample) Percentiles {
 // Point is one slice of the run, by completion time; a run is cut into
 // chartPoints slices whatever its length.
 type Point struct {
-	At           float64 `json:"atSeconds"` // end of the slice, from the run's start
-	Requests     float64 `json:"requestsPerSecond"`
-	Grants       float64 `json:"grantsPerSecond"`
-	Rejections   float64 `json:"rejectionsPerSecond"`
-	P99Ms        float64 `json:"p99Ms"`
-	LagP99Ms     float64 `json:"readModelLagP99Ms,omitempty"`
+	At         float64 `json:"atSeconds"` // end of the slice, from the run's start
+	Requests   float64 `json:"requestsPerSecond"`
+	Grants     float64 `json:"grantsPerSecond"`
+	Rejections float64 `json:"rejectionsPerSecond"`
+	P99Ms      float64 `json:"p99Ms"`
+	LagP99Ms   float64 `json:"readModelLagP99Ms,omitempty"`
+	// The busiest inventory shard's and coupon bucket's write units in
+	// the slice's busiest second (in-process: store.Meter).
+	HotShardWCU  float64 `json:"hottestShardWriteUnitsPerSecond,omitempty"`
+	HotBucketWCU float64 `json:"hottestBucketWriteUnitsPerSecond,omitempty"`
 	CouponsLeft  int     `json:"couponsLeft"`
 	PhaseStarted string  `json:"phaseStarted,omitempty"`
 }
@@ -235,6 +241,31 @@ func series(rec *recorder, lags []lagSample, coupons int) []Point {
 		}
 	}
 	return out
+}
+
+// addHeat puts, on each slice of the series, the write units of the
+// hottest inventory shard and coupon bucket in the busiest second that
+// overlaps it; the series started at start. A second wider than a slice
+// stands on every slice it overlaps.
+func addHeat(points []Point, start time.Time, busiest map[string][]store.Second) {
+	if len(points) == 0 {
+		return
+	}
+	width := points[0].At // every slice is as wide as the first ends
+	for kind, f := range map[string]func(*Point) *float64{
+		"S": func(p *Point) *float64 { return &p.HotShardWCU },
+		"C": func(p *Point) *float64 { return &p.HotBucketWCU },
+	} {
+		for _, s := range busiest[kind] {
+			from := s.At.Sub(start).Seconds()
+			first := max(0, int(math.Floor(from/width)))
+			last := min(len(points)-1, int(math.Ceil((from+1)/width))-1)
+			for i := first; i <= last; i++ {
+				v := f(&points[i])
+				*v = max(*v, s.Write)
+			}
+		}
+	}
 }
 
 // Print writes the report for a person.

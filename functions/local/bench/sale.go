@@ -207,5 +207,8 @@ func sell(ctx context.Context, c *client, o options, sc scenario, calls counter,
 			rep.Series = series(rec, all, rep.Coupons)
 		}
 	}
+	if o.Meter != nil {
+		addHeat(rep.Series, rec.start, o.Meter.Busiest())
+	}
 	return err
 }
