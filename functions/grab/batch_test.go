@@ -21,6 +21,7 @@ import (
 	"github.com/seckill/seckill/functions/local/issuer/issuertest"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
 	"github.com/seckill/seckill/shared/identity"
+	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/store"
 )
 
@@ -275,21 +276,28 @@ func TestSameCustomerTwiceInQueue(t *testing.T) {
 // than the shard has and sell-outs are seen by one instance while the
 // other's grants are in flight. Then a third instance, started after the
 // sell-out, learns it from one read of the shards and answers every
-// customer from memory.
+// customer from memory. Whether a batch asks for more than is left is up
+// to the scheduler, which a machine loaded by the whole suite can keep
+// from it: the sale runs again on a new promotion, every run checked,
+// until one did (three at most).
 func TestInstancesShareAShard(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, nil)
 	a, b := &observed{}, &observed{}
 	urls := []string{w.instance(a), w.instance(b)}
-	p := w.promotion(60, time.Now().Add(-time.Second), time.Now().Add(time.Hour)) // one shard
-	asks := customers("c", 400)
-	answers := stampede(t, urls, p.ID, asks, 64)
-	w.checkTotals(p, 60)
-	holders := w.checkAnswers(p.ID, answers)
-	short := a.shortShard + b.shortShard
-	t.Logf("batches asking a shard for more than it had: %d; largest batches %d and %d", short, a.maxBatch(), b.maxBatch())
+	var p sale.Promotion
+	var holders map[string]string
+	short := 0
+	for run := 1; short == 0 && run <= 3; run++ {
+		p = w.promotion(60, time.Now().Add(-time.Second), time.Now().Add(time.Hour)) // one shard
+		answers := stampede(t, urls, p.ID, customers("c", 400), 64)
+		w.checkTotals(p, 60)
+		holders = w.checkAnswers(p.ID, answers)
+		short = a.shortShard + b.shortShard
+		t.Logf("run %d: batches asking a shard for more than it had: %d; largest batches %d and %d", run, short, a.maxBatch(), b.maxBatch())
+	}
 	if short == 0 {
-		t.Error("no batch asked the shard for more than it had; the test proved nothing")
+		t.Error("in three runs no batch asked the shard for more than it had; the test proved nothing")
 	}
 
 	late := &observed{}
