@@ -52,6 +52,7 @@ func TestReadmeSession(t *testing.T) {
 		`"code":"precondition-failed"`, // the same If-Match again
 		"409\n",                        // delete a started one
 		"204\n",                        // delete the upcoming one
+		`kind="write",route="POST /promotions/{promotionId}/coupons"} 4`, // a lone grant's write units
 	} {
 		i := strings.Index(strings.ToLower(rest), strings.ToLower(want))
 		if i < 0 {

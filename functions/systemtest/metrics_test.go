@@ -20,6 +20,7 @@ import (
 	"github.com/seckill/seckill/shared/identity"
 	"github.com/seckill/seckill/shared/metrics"
 	"github.com/seckill/seckill/shared/sale"
+	"github.com/seckill/seckill/shared/store"
 )
 
 // TestGrabMetrics: over real HTTP and DynamoDB Local, every grab answer is
@@ -74,13 +75,30 @@ func TestGrabMetrics(t *testing.T) {
 }
 
 // TestGrabUnits: a stampede over real HTTP, with the group commit packing
-// many grants into one transaction: the units DynamoDB reported for the
-// grab function's transactions are all spent by its grants, split among
+// many grants into one transaction: the units of the grab function's
+// transactions, as DynamoDB reports them (a deployment) or as the rules
+// count them (the local stack), are all spent by its grants, split among
 // each batch's members so that none is lost and none counted twice; and
 // the answers from memory that follow cost none.
 func TestGrabUnits(t *testing.T) {
 	t.Parallel()
-	st, _ := ddbtest.Store(t)
+	for _, source := range []struct {
+		name string
+		db   func(t *testing.T) store.DB
+	}{
+		{"reported by DynamoDB", func(t *testing.T) store.DB { return ddbtest.Client(t, store.WithCapacity(store.Reported)) }},
+		{"counted by the rules", func(t *testing.T) store.DB { return store.NewLiveMeter().Wrap("grab", ddbtest.Client(t)) }},
+	} {
+		t.Run(source.name, func(t *testing.T) {
+			t.Parallel()
+			db := source.db(t)
+			st := store.New(db, ddbtest.Tables(t, ddbtest.Client(t)), ddbtest.CallTimeout)
+			grabUnits(t, st)
+		})
+	}
+}
+
+func grabUnits(t *testing.T, st *store.Store) {
 	p := metrics.NewPrometheus()
 	batches := 0
 	var mu sync.Mutex
@@ -122,13 +140,13 @@ func TestGrabUnits(t *testing.T) {
 		t.Logf("%d batches for %d grants: no transaction was shared", batches, coupons)
 	}
 	mu.Unlock()
-	reported := sumOf(t, p, "seckill_dynamodb_capacity_units_total", map[string]string{"function": "grab", "operation": "TransactWriteItems"})
+	consumed := sumOf(t, p, "seckill_dynamodb_capacity_units_total", map[string]string{"function": "grab", "operation": "TransactWriteItems"})
 	spent := 0.0
 	for _, code := range []string{"ok", "sold-out", "already-grabbed"} {
 		spent += sumOf(t, p, "seckill_answer_capacity_units_total", map[string]string{"function": "grab", "code": code, "kind": "write"})
 	}
-	if reported <= 0 || math.Abs(spent-reported) > 1e-6 {
-		t.Errorf("the transactions consumed %v write units, the answers spent %v", reported, spent)
+	if consumed <= 0 || math.Abs(spent-consumed) > 1e-6 {
+		t.Errorf("the transactions consumed %v write units, the answers spent %v", consumed, spent)
 	}
 	// Everyone again: holders and stock are known, so no answer costs a unit.
 	before := sumOf(t, p, "seckill_answer_capacity_units_total", nil)

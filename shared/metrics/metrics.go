@@ -10,8 +10,10 @@
 //	Latency         answer time, by function (ms; seconds in Prometheus)
 //	DynamoDBCalls   DynamoDB calls per request, SDK retries included
 //	DynamoDBRetries SDK retries per request
-//	DynamoDBCapacityUnits  capacity units DynamoDB reported consuming
-//	                (ReturnConsumedCapacity), by function and operation
+//	DynamoDBCapacityUnits  capacity units consumed, by function and
+//	                operation: as DynamoDB reports them (ReturnConsumedCapacity)
+//	                in a deployment, by its published rules in the local
+//	                stack (store.Meter), whose DynamoDB Local reports wrong ones
 //	ReadUnits, WriteUnits  the same units per answer, by function and code
 //	                (and per projected batch)
 //	ProjectedRecords, ProjectorFailures  stream records projected / failed
@@ -20,10 +22,9 @@
 //	StreamReads     GetRecords calls of a stream runner outside Lambda,
 //	                which DynamoDB Streams bills (a Lambda trigger's are free)
 //
-// DynamoDB reports no consumed capacity with an error, so a write refused
-// by its condition, or a cancelled transaction, is charged by DynamoDB but
-// counted in none of the units here; the bench's model (shared/capacity)
-// counts them, and says how far the two differ.
+// DynamoDB reports no consumed capacity with an error, so in a deployment
+// a write refused by its condition, or a cancelled transaction, is charged
+// but counted in none of the units here; the rules count them.
 package metrics
 
 import (

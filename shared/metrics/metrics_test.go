@@ -122,7 +122,7 @@ func TestPrometheus(t *testing.T) {
 		t.Errorf("sold-out answers: got %v, want 3", got)
 	}
 	want := `
-# HELP seckill_dynamodb_capacity_units_total Capacity units DynamoDB reported consuming (ReturnConsumedCapacity TOTAL), by function and operation; a refused or cancelled write is charged but reported by none.
+# HELP seckill_dynamodb_capacity_units_total DynamoDB capacity units consumed, by function and operation: as DynamoDB reports them (ReturnConsumedCapacity) in a deployment, by its published rules in the local stack, whose DynamoDB Local reports wrong figures.
 # TYPE seckill_dynamodb_capacity_units_total counter
 seckill_dynamodb_capacity_units_total{function="grab",operation="BatchGetItem"} 1
 seckill_dynamodb_capacity_units_total{function="grab",operation="TransactWriteItems"} 4.5

@@ -51,7 +51,7 @@ func NewPrometheus() *Prometheus {
 			Help: "Age of the newest stream record when the runner delivered it: from the coupon's grant time for a grant, else from the stream's ApproximateCreationDateTime (whole minutes on DynamoDB Local).", Buckets: ms}),
 	}
 	p.units = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seckill_dynamodb_capacity_units_total",
-		Help: "Capacity units DynamoDB reported consuming (ReturnConsumedCapacity TOTAL), by function and operation; a refused or cancelled write is charged but reported by none."},
+		Help: "DynamoDB capacity units consumed, by function and operation: as DynamoDB reports them (ReturnConsumedCapacity) in a deployment, by its published rules in the local stack, whose DynamoDB Local reports wrong figures."},
 		[]string{"function", "operation"})
 	p.answerUnits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seckill_answer_capacity_units_total",
 		Help: "The same units by the answer (or projected batch) they were spent for: divided by seckill_answers_total, the read or write units an answer of each code costs."},

@@ -18,18 +18,43 @@ import (
 	"github.com/seckill/seckill/shared/metrics"
 )
 
+// ClientOption changes what NewClient builds.
+type ClientOption func(*clientOptions)
+
+type clientOptions struct {
+	capacity Capacity
+	set      bool
+}
+
+// WithCapacity says what the client does about consumed capacity, in place
+// of the default: Reported against DynamoDB, NotAsked against any other
+// endpoint.
+func WithCapacity(c Capacity) ClientOption {
+	return func(o *clientOptions) { o.capacity, o.set = c, true }
+}
+
 // NewClient builds a DynamoDB client from the standard AWS configuration
 // chain. The SDK itself reads AWS_ENDPOINT_URL_DYNAMODB, so the same code
 // talks to DynamoDB, LocalStack or DynamoDB Local; endpoint, when not empty,
 // overrides it (the local stack passes the address of the DynamoDB Local it
 // started).
-func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
+func NewClient(ctx context.Context, endpoint string, opts ...ClientOption) (*dynamodb.Client, error) {
 	cfg, endpoint, err := loadConfig(ctx, endpoint)
 	if err != nil {
 		return nil, err
 	}
+	co := clientOptions{capacity: Reported}
+	if endpoint != "" {
+		co.capacity = NotAsked
+	}
+	for _, o := range opts {
+		o(&co)
+	}
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, countAttempts, consumedCapacity)
+		o.APIOptions = append(o.APIOptions, countAttempts)
+		if mw := co.capacity.middleware(); mw != nil {
+			o.APIOptions = append(o.APIOptions, mw)
+		}
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 			// DynamoDB Local answers conditional-check failures with a body

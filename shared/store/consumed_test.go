@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -12,15 +14,16 @@ import (
 	"github.com/seckill/seckill/shared/capacity"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
 	"github.com/seckill/seckill/shared/metrics"
+	"github.com/seckill/seckill/shared/store"
 )
 
-// TestConsumedCapacity: every client of NewClient asks DynamoDB (here
-// DynamoDB Local) what each call consumed and notes it for the request's
-// metrics, by operation, without changing the caller's input; a write
-// refused by its condition reports nothing.
+// TestConsumedCapacity: a Reported client (what a deployment's functions
+// get against DynamoDB) asks what each call consumed and notes it for the
+// request's metrics, by operation, without changing the caller's input; a
+// write refused by its condition reports nothing.
 func TestConsumedCapacity(t *testing.T) {
 	t.Parallel()
-	db := ddbtest.Client(t)
+	db := ddbtest.Client(t, store.WithCapacity(store.Reported))
 	tables := ddbtest.Tables(t, db)
 	ctx, calls := metrics.WithCalls(context.Background())
 	item := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "X#1"}, "sk": &types.AttributeValueMemberS{Value: "x"}}
@@ -63,7 +66,7 @@ func TestConsumedCapacity(t *testing.T) {
 // change any of it, this fails, and the bench's explanation must follow.
 func TestDynamoDBLocalFigures(t *testing.T) {
 	t.Parallel()
-	db := ddbtest.Client(t)
+	db := ddbtest.Client(t, store.WithCapacity(store.Reported))
 	tables := ddbtest.Tables(t, db)
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	put := func(pk string, indexed bool) types.TransactWriteItem {
@@ -107,5 +110,65 @@ func TestDynamoDBLocalFigures(t *testing.T) {
 	}
 	if got, ok := calls().Units["Query"]; !ok || got.Read != 0 || capacity.QueryUnits(nil, capacity.Eventual) != 0.5 {
 		t.Errorf("a Query of nothing: DynamoDB Local reported %+v (noted: %v), want 0; the rules charge %v", got, ok, capacity.QueryUnits(nil, capacity.Eventual))
+	}
+}
+
+// TestCapacityModes: against DynamoDB Local a client asks nothing unless
+// told (its figures are wrong, and asking slows it); a Sampled client asks
+// about the first call of an operation and then one at most every
+// store.SampleInterval, and notes none of it for the request, whose units
+// the local stack counts by the rules instead.
+func TestCapacityModes(t *testing.T) {
+	t.Parallel()
+	const calls = 40
+	for _, tc := range []struct {
+		name                 string
+		opts                 []store.ClientOption
+		asked, noted, spaced int
+	}{
+		{"default", nil, 0, 0, 0},
+		{"not asked", []store.ClientOption{store.WithCapacity(store.NotAsked)}, 0, 0, 0},
+		{"sampled", []store.ClientOption{store.WithCapacity(store.Sampled)}, 1, 0, 2},
+		{"reported", []store.ClientOption{store.WithCapacity(store.Reported)}, calls, calls, calls},
+	} {
+		db := ddbtest.Client(t, tc.opts...)
+		tables := ddbtest.Tables(t, db)
+		ctx, noted := metrics.WithCalls(context.Background())
+		put := func(sk string) bool {
+			out, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tables.Sale), Item: map[string]types.AttributeValue{
+				"pk": &types.AttributeValueMemberS{Value: "M#1"}, "sk": &types.AttributeValueMemberS{Value: sk}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out.ConsumedCapacity != nil
+		}
+		// Calls in a burst: a sampled client asks about the first only
+		// (the burst is far shorter than the interval on any machine that
+		// runs it in under 250 ms; one that does not asks once more).
+		start := time.Now()
+		asked := 0
+		for i := range calls {
+			if put(fmt.Sprint("a", i)) {
+				asked++
+			}
+		}
+		burst := time.Since(start)
+		if got := noted().Units["PutItem"].Write; int(got) != tc.noted {
+			t.Errorf("%s: noted %v units for the request, want %d", tc.name, got, tc.noted)
+		}
+		if asked != tc.asked && !(tc.name == "sampled" && burst >= store.SampleInterval && asked <= 1+int(burst/store.SampleInterval)) {
+			t.Errorf("%s: asked about %d of %d calls in %v, want %d", tc.name, asked, calls, burst, tc.asked)
+		}
+		// Calls an interval apart are each asked about.
+		spaced := 0
+		for i := range 2 {
+			time.Sleep(store.SampleInterval)
+			if put(fmt.Sprint("b", i)) {
+				spaced++
+			}
+		}
+		if spaced != min(tc.spaced, 2) {
+			t.Errorf("%s: asked about %d of 2 calls an interval apart, want %d", tc.name, spaced, min(tc.spaced, 2))
+		}
 	}
 }

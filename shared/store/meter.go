@@ -14,32 +14,38 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/seckill/seckill/shared/capacity"
+	"github.com/seckill/seckill/shared/metrics"
 )
 
 // Meter counts the request units the functions' calls would consume on
-// DynamoDB, by capacity's rules, from what they send and what comes back:
-// per function and operation, and per partition key in windows of one
-// second, which is how DynamoDB holds each partition to 1,000 write and
-// 3,000 read units a second. A write's size is the item's where the
-// request carries it (a put), else the last size seen of that item (an
-// update or a delete: the meter sees the puts that made it); a write whose
-// condition fails, and a cancelled transaction, are charged all the same,
-// as DynamoDB charges them. Writes of promotion items, which the
-// promotions index holds, are charged once more, on the index.
+// DynamoDB, by capacity's rules, from what they send and what comes back,
+// and notes each call's units for the request it was made for (the
+// metrics' ReadUnits, WriteUnits and DynamoDBCapacityUnits): it is how the
+// local stack, whose DynamoDB Local reports wrong figures, counts what a
+// sale would cost. A write whose condition fails, and a cancelled
+// transaction, are charged all the same, as DynamoDB charges them. Writes
+// of promotion items, which the promotions index holds, are charged once
+// more, on the index.
 //
-// Beside its own count it keeps what DynamoDB reported consuming for the
-// same calls (ReturnConsumedCapacity, which every client of NewClient asks
-// for), so that the two can be held side by side: DynamoDB Local's figure
-// is not DynamoDB's (see shared/capacity), and a deployment's is.
+// A meter made by NewMeter also keeps state per key, for the bench: per
+// partition key the units of each second, which is how DynamoDB holds each
+// partition to 1,000 write and 3,000 read units a second, and per item its
+// last size, which an update or a delete is charged by (the meter saw the
+// put that made it). One made by NewLiveMeter keeps none, so that a
+// long-running stack's memory does not grow with its data; it charges an
+// update or a delete as an item of up to 1 KB, which every SecKill item is.
+//
+// Where a client asked DynamoDB what a call consumed (Sampled), the meter
+// holds the answer beside its own count of the same call (Compared).
 type Meter struct {
 	mu       sync.Mutex
 	now      func() time.Time
+	perKey   bool
 	ops      map[Op]capacity.Units
-	reported map[Op]capacity.Units
-	refused  map[Op]int     // writes refused by a condition, transactions cancelled
-	empty    map[Op]int     // queries that read nothing
-	sizes    map[string]int // item key → last size seen
-	heat     map[string]*heat
+	compared map[Op]Compared
+	refused  map[Op]int                       // writes refused by a condition, transactions cancelled
+	sizes    map[string]int                   // item key → last size seen
+	heat     map[string]*heat                 // partition key → its seconds
 	peaks    map[string]map[time.Time]float64 // kind → second → its busiest key's write units
 }
 
@@ -53,6 +59,16 @@ type Op struct {
 	Operation string `json:"operation"`
 }
 
+// Compared is what the rules and DynamoDB said of the same calls: those a
+// Sampled client asked DynamoDB about and it answered.
+type Compared struct {
+	Calls    int            `json:"calls"`
+	Rules    capacity.Units `json:"rules"`
+	Reported capacity.Units `json:"reported"`
+	// Empty are the queries among them that read nothing.
+	Empty int `json:"emptyQueries"`
+}
+
 type heat struct {
 	window         time.Time // the second being counted
 	read, write    float64   // in that second
@@ -60,21 +76,30 @@ type heat struct {
 	totalR, totalW float64
 }
 
-// NewMeter returns an empty meter on the clock now.
+// NewMeter returns an empty meter on the clock now that keeps state per
+// key: the bench's.
 func NewMeter(now func() time.Time) *Meter {
-	return &Meter{now: now, ops: map[Op]capacity.Units{}, reported: map[Op]capacity.Units{}, refused: map[Op]int{}, empty: map[Op]int{}, sizes: map[string]int{},
-		heat: map[string]*heat{}, peaks: map[string]map[time.Time]float64{}}
+	m := NewLiveMeter()
+	m.now, m.perKey = now, true
+	return m
 }
 
-// Reset forgets the units counted so far (not the items' sizes, which
-// later writes are charged by).
+// NewLiveMeter returns an empty meter that keeps no state per key: the
+// local stack's.
+func NewLiveMeter() *Meter {
+	return &Meter{now: time.Now, ops: map[Op]capacity.Units{}, compared: map[Op]Compared{}, refused: map[Op]int{},
+		sizes: map[string]int{}, heat: map[string]*heat{}, peaks: map[string]map[time.Time]float64{}}
+}
+
+// Reset forgets the units counted so far; not the items' sizes, which
+// later writes are charged by, nor the calls compared, which say the same
+// of DynamoDB Local whenever they were made (and are few: the first of
+// each operation may have been the only one asked about).
 func (m *Meter) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	clear(m.ops)
-	clear(m.reported)
 	clear(m.refused)
-	clear(m.empty)
 	clear(m.heat)
 	clear(m.peaks)
 }
@@ -89,12 +114,12 @@ func (m *Meter) Ops() map[Op]capacity.Units {
 	return maps.Clone(m.ops)
 }
 
-// Reported returns what DynamoDB said the same calls consumed, by function
-// and operation; a call it answered with an error reports nothing.
-func (m *Meter) Reported() map[Op]capacity.Units {
+// Compared returns, by function and operation, the calls DynamoDB was
+// asked about, with what it answered and what the rules say of them.
+func (m *Meter) Compared() map[Op]Compared {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return maps.Clone(m.reported)
+	return maps.Clone(m.compared)
 }
 
 // Refused returns how many writes, by function and operation, DynamoDB
@@ -103,14 +128,6 @@ func (m *Meter) Refused() map[Op]int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return maps.Clone(m.refused)
-}
-
-// Empty returns how many queries, by function, read nothing: the rules
-// charge them a minimum read, which DynamoDB Local reports as none.
-func (m *Meter) Empty() map[Op]int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return maps.Clone(m.empty)
 }
 
 // Total is the units function has consumed so far ("" for every function).
@@ -192,21 +209,66 @@ func (m *Meter) Busiest() map[string][]Second {
 	return out
 }
 
-// charge adds u to function's op and to partition pk (when not "").
-func (m *Meter) charge(function, op, pk string, u capacity.Units) {
+// charge is part of what one call costs: on partition pk ("" where none
+// is known), under the call's operation followed by suffix.
+type charge struct {
+	suffix, pk string
+	u          capacity.Units
+}
+
+// bill books what one call of op cost, as its charges say, for function
+// and for the request of ctx; answered err and out, which holds DynamoDB's
+// own figure where it was asked for one.
+func (d *meteredDB) bill(ctx context.Context, op string, charges []charge, out any, err error) {
+	m := d.m
+	var total capacity.Units
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := Op{function, op}
-	m.ops[k] = m.ops[k].Add(u)
-	if pk == "" {
-		return
+	sec := m.now().Truncate(time.Second)
+	for _, c := range charges {
+		k := Op{d.function, op + c.suffix}
+		m.ops[k] = m.ops[k].Add(c.u)
+		total = total.Add(c.u)
+		if m.perKey && c.pk != "" {
+			m.warm(c.pk, sec, c.u)
+		}
 	}
+	k := Op{d.function, op}
+	if err != nil && charged(err) {
+		m.refused[k]++
+	}
+	if cs := reportedOf(out, err); len(cs) > 0 {
+		c := m.compared[k]
+		c.Calls++
+		c.Rules = c.Rules.Add(total)
+		c.Reported = c.Reported.Add(unitsOf(op, cs))
+		if q, ok := out.(*dynamodb.QueryOutput); ok && len(q.Items) == 0 {
+			c.Empty++
+		}
+		m.compared[k] = c
+	}
+	m.mu.Unlock()
+	if len(charges) > 0 {
+		metrics.AddUnits(ctx, op, total)
+	}
+}
+
+// reportedOf is the capacity DynamoDB reported in out, none where err
+// says the call failed (out is then nil).
+func reportedOf(out any, err error) []types.ConsumedCapacity {
+	if err != nil {
+		return nil
+	}
+	_, cs := reported(out)
+	return cs
+}
+
+// warm adds u to partition pk's second sec. The caller holds m.mu.
+func (m *Meter) warm(pk string, sec time.Time, u capacity.Units) {
 	h := m.heat[pk]
 	if h == nil {
 		h = &heat{}
 		m.heat[pk] = h
 	}
-	sec := m.now().Truncate(time.Second)
 	if !sec.Equal(h.window) {
 		h.window, h.read, h.write = sec, 0, 0
 	}
@@ -225,32 +287,12 @@ func (m *Meter) charge(function, op, pk string, u capacity.Units) {
 	}
 }
 
-// noteRefused counts a write that err says was refused yet charged.
-func (d *meteredDB) noteRefused(op string, err error) {
-	if err == nil || !charged(err) {
-		return
-	}
-	d.m.mu.Lock()
-	defer d.m.mu.Unlock()
-	d.m.refused[Op{d.function, op}]++
-}
-
-// noteReported adds what DynamoDB said a call's result consumed.
-func (d *meteredDB) noteReported(result any) {
-	op, cs := reported(result)
-	if op == "" || len(cs) == 0 {
-		return
-	}
-	u := unitsOf(op, cs)
-	d.m.mu.Lock()
-	defer d.m.mu.Unlock()
-	k := Op{d.function, op}
-	d.m.reported[k] = d.m.reported[k].Add(u)
-}
-
 // written notes an item's size and returns the size a write of it costs:
 // the larger of what it was and what it becomes (0: unknown, deleted).
 func (m *Meter) written(key string, size int) int {
+	if !m.perKey || key == "" {
+		return size
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	old := m.sizes[key]
@@ -262,7 +304,11 @@ func (m *Meter) written(key string, size int) int {
 	return max(old, size)
 }
 
+// known is an item's last size seen (0: unknown, charged as up to 1 KB).
 func (m *Meter) known(key string) int {
+	if !m.perKey {
+		return 0
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.sizes[key]
@@ -303,53 +349,50 @@ func consistency(consistent *bool) capacity.Read {
 	return capacity.Eventual
 }
 
-func (d *meteredDB) write(op, table string, item map[string]types.AttributeValue, size int, transactional bool) {
-	key := itemKey(table, item)
-	cost := size
-	if key != "" {
-		cost = d.m.written(key, size)
-	}
+// write is what writing item of table costs, size its new size (0 for a
+// delete, or where only the last size seen is known).
+func (d *meteredDB) write(table string, item map[string]types.AttributeValue, size int, transactional bool) []charge {
+	cost := d.m.written(itemKey(table, item), size)
 	pk := partition(table, item)
-	d.m.charge(d.function, op, pk, capacity.Units{Write: capacity.WriteUnits(cost, transactional)})
+	cs := []charge{{pk: pk, u: capacity.Units{Write: capacity.WriteUnits(cost, transactional)}}}
 	// Promotion items, and only they, are in the promotions index.
 	if strings.HasPrefix(pk, "P#") {
-		d.m.charge(d.function, op+IndexSuffix, "index#"+IndexByCreate, capacity.Units{Write: capacity.WriteUnits(cost, false)})
+		cs = append(cs, charge{suffix: IndexSuffix, pk: "index#" + IndexByCreate, u: capacity.Units{Write: capacity.WriteUnits(cost, false)}})
 	}
+	return cs
 }
+
+func read(pk string, units float64) charge { return charge{pk: pk, u: capacity.Units{Read: units}} }
 
 func (d *meteredDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	out, err := d.DB.GetItem(ctx, in, o...)
+	var cs []charge
 	if err == nil {
-		d.noteReported(out)
-		d.m.charge(d.function, "GetItem", partition(aws.ToString(in.TableName), in.Key),
-			capacity.Units{Read: capacity.ReadUnits(capacity.ItemSize(out.Item), consistency(in.ConsistentRead))})
+		cs = []charge{read(partition(aws.ToString(in.TableName), in.Key), capacity.ReadUnits(capacity.ItemSize(out.Item), consistency(in.ConsistentRead)))}
 	}
+	d.bill(ctx, "GetItem", cs, out, err)
 	return out, err
 }
 
 func (d *meteredDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
 	out, err := d.DB.BatchGetItem(ctx, in, o...)
+	var cs []charge
 	if err == nil {
-		d.noteReported(out)
 		for table, items := range out.Responses {
 			r := consistency(in.RequestItems[table].ConsistentRead)
 			for _, item := range items {
-				d.m.charge(d.function, "BatchGetItem", partition(table, item), capacity.Units{Read: capacity.ReadUnits(capacity.ItemSize(item), r)})
+				cs = append(cs, read(partition(table, item), capacity.ReadUnits(capacity.ItemSize(item), r)))
 			}
 		}
 	}
+	d.bill(ctx, "BatchGetItem", cs, out, err)
 	return out, err
 }
 
 func (d *meteredDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	out, err := d.DB.Query(ctx, in, o...)
+	var cs []charge
 	if err == nil {
-		d.noteReported(out)
-		if len(out.Items) == 0 {
-			d.m.mu.Lock()
-			d.m.empty[Op{d.function, "Query"}]++
-			d.m.mu.Unlock()
-		}
 		sizes := make([]int, len(out.Items))
 		for i, item := range out.Items {
 			sizes[i] = capacity.ItemSize(item)
@@ -361,84 +404,78 @@ func (d *meteredDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...fun
 		case len(out.Items) > 0:
 			pk = partition(aws.ToString(in.TableName), out.Items[0])
 		}
-		d.m.charge(d.function, "Query", pk, capacity.Units{Read: capacity.QueryUnits(sizes, consistency(in.ConsistentRead))})
+		cs = []charge{read(pk, capacity.QueryUnits(sizes, consistency(in.ConsistentRead)))}
 	}
+	d.bill(ctx, "Query", cs, out, err)
 	return out, err
 }
 
 func (d *meteredDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	out, err := d.DB.PutItem(ctx, in, o...)
-	if err == nil {
-		d.noteReported(out)
-	}
-	d.noteRefused("PutItem", err)
+	var cs []charge
 	if charged(err) {
-		d.write("PutItem", aws.ToString(in.TableName), in.Item, capacity.ItemSize(in.Item), false)
+		cs = d.write(aws.ToString(in.TableName), in.Item, capacity.ItemSize(in.Item), false)
 	}
+	d.bill(ctx, "PutItem", cs, out, err)
 	return out, err
 }
 
 func (d *meteredDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	out, err := d.DB.DeleteItem(ctx, in, o...)
-	if err == nil {
-		d.noteReported(out)
-	}
-	d.noteRefused("DeleteItem", err)
+	var cs []charge
 	if charged(err) {
-		d.write("DeleteItem", aws.ToString(in.TableName), in.Key, 0, false)
+		cs = d.write(aws.ToString(in.TableName), in.Key, 0, false)
 	}
+	d.bill(ctx, "DeleteItem", cs, out, err)
 	return out, err
 }
 
 func (d *meteredDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	out, err := d.DB.TransactWriteItems(ctx, in, o...)
-	if err == nil {
-		d.noteReported(out)
-	}
-	d.noteRefused("TransactWriteItems", err)
-	if !charged(err) {
-		return out, err
-	}
-	for _, it := range in.TransactItems {
-		switch {
-		case it.Put != nil:
-			d.write("TransactWriteItems", aws.ToString(it.Put.TableName), it.Put.Item, capacity.ItemSize(it.Put.Item), true)
-		case it.Update != nil:
-			table := aws.ToString(it.Update.TableName)
-			d.write("TransactWriteItems", table, it.Update.Key, d.m.known(itemKey(table, it.Update.Key)), true)
-		case it.Delete != nil:
-			d.write("TransactWriteItems", aws.ToString(it.Delete.TableName), it.Delete.Key, 0, true)
-		case it.ConditionCheck != nil:
-			table := aws.ToString(it.ConditionCheck.TableName)
-			d.m.charge(d.function, "TransactWriteItems", partition(table, it.ConditionCheck.Key),
-				capacity.Units{Write: capacity.WriteUnits(d.m.known(itemKey(table, it.ConditionCheck.Key)), true)})
+	var cs []charge
+	if charged(err) {
+		for _, it := range in.TransactItems {
+			switch {
+			case it.Put != nil:
+				cs = append(cs, d.write(aws.ToString(it.Put.TableName), it.Put.Item, capacity.ItemSize(it.Put.Item), true)...)
+			case it.Update != nil:
+				table := aws.ToString(it.Update.TableName)
+				cs = append(cs, d.write(table, it.Update.Key, d.m.known(itemKey(table, it.Update.Key)), true)...)
+			case it.Delete != nil:
+				cs = append(cs, d.write(aws.ToString(it.Delete.TableName), it.Delete.Key, 0, true)...)
+			case it.ConditionCheck != nil:
+				table := aws.ToString(it.ConditionCheck.TableName)
+				cs = append(cs, charge{pk: partition(table, it.ConditionCheck.Key),
+					u: capacity.Units{Write: capacity.WriteUnits(d.m.known(itemKey(table, it.ConditionCheck.Key)), true)}})
+			}
 		}
 	}
+	d.bill(ctx, "TransactWriteItems", cs, out, err)
 	return out, err
 }
 
 func (d *meteredDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
 	out, err := d.DB.BatchWriteItem(ctx, in, o...)
-	if err != nil {
-		return out, err
-	}
-	d.noteReported(out)
-	for table, reqs := range in.RequestItems {
-		left := map[string]bool{} // unprocessed: not written, not charged
-		for _, r := range out.UnprocessedItems[table] {
-			if r.PutRequest != nil {
-				left[itemKey(table, r.PutRequest.Item)] = true
+	var cs []charge
+	if err == nil {
+		for table, reqs := range in.RequestItems {
+			left := map[string]bool{} // unprocessed: not written, not charged
+			for _, r := range out.UnprocessedItems[table] {
+				if r.PutRequest != nil {
+					left[itemKey(table, r.PutRequest.Item)] = true
+				}
+			}
+			for _, r := range reqs {
+				switch {
+				case r.PutRequest != nil && !left[itemKey(table, r.PutRequest.Item)]:
+					cs = append(cs, d.write(table, r.PutRequest.Item, capacity.ItemSize(r.PutRequest.Item), false)...)
+				case r.DeleteRequest != nil:
+					cs = append(cs, d.write(table, r.DeleteRequest.Key, 0, false)...)
+				}
 			}
 		}
-		for _, r := range reqs {
-			switch {
-			case r.PutRequest != nil && !left[itemKey(table, r.PutRequest.Item)]:
-				d.write("BatchWriteItem", table, r.PutRequest.Item, capacity.ItemSize(r.PutRequest.Item), false)
-			case r.DeleteRequest != nil:
-				d.write("BatchWriteItem", table, r.DeleteRequest.Key, 0, false)
-			}
-		}
 	}
+	d.bill(ctx, "BatchWriteItem", cs, out, err)
 	return out, err
 }
 

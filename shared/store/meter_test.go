@@ -8,6 +8,7 @@ import (
 
 	"github.com/seckill/seckill/shared/capacity"
 	"github.com/seckill/seckill/shared/ddblocal/ddbtest"
+	"github.com/seckill/seckill/shared/metrics"
 	"github.com/seckill/seckill/shared/sale"
 	"github.com/seckill/seckill/shared/store"
 )
@@ -20,7 +21,7 @@ import (
 // and the busiest second of each partition.
 func TestMeter(t *testing.T) {
 	t.Parallel()
-	_, db := ddbtest.Store(t)
+	db := ddbtest.Client(t, store.WithCapacity(store.Reported))
 	tables := ddbtest.Tables(t, db)
 	m := store.NewMeter(time.Now)
 	admin := store.New(m.Wrap("admin", db), tables, ddbtest.CallTimeout)
@@ -90,12 +91,51 @@ func TestMeter(t *testing.T) {
 	if got := m.Refused(); len(got) != 1 || got[store.Op{Function: "grab", Operation: "TransactWriteItems"}] != 1 {
 		t.Errorf("refused: got %v, want the one cancelled grant", got)
 	}
-	// What DynamoDB Local said each successful call consumed is kept
-	// beside the count (DynamoDB Local's own figures: the bench compares).
-	reported := m.Reported()
-	for _, op := range []store.Op{{Function: "admin", Operation: "TransactWriteItems"}, {Function: "grab", Operation: "TransactWriteItems"}, {Function: "grab", Operation: "Query"}} {
-		if u := reported[op]; u.Read+u.Write <= 0 {
-			t.Errorf("%+v: DynamoDB Local reported %+v, want units", op, u)
-		}
+	// Where DynamoDB Local was asked (every call here), what it said of a
+	// call is kept beside what the rules say of the same call: the batch of
+	// three, not the refused grant, which reports nothing.
+	if got, want := m.Compared()[store.Op{Function: "grab", Operation: "TransactWriteItems"}],
+		(store.Compared{Calls: 1, Rules: capacity.Units{Write: 8}, Reported: capacity.Units{Write: 2}}); got != want {
+		t.Errorf("grab's transactions compared: got %+v, want %+v", got, want)
+	}
+	if got := m.Compared()[store.Op{Function: "grab", Operation: "Query"}]; got.Calls != 1 || got.Rules != got.Reported {
+		t.Errorf("the holders' Query compared: got %+v, want one call on which both agree", got)
+	}
+}
+
+// TestMeterFeedsRequests: each call's units, by the rules, are noted for
+// the request it was made for, its index writes under its own operation;
+// and a live meter keeps no state per key, charging an update of an item
+// it never saw as the 1 KB every SecKill item fits in.
+func TestMeterFeedsRequests(t *testing.T) {
+	t.Parallel()
+	_, db := ddbtest.Store(t)
+	tables := ddbtest.Tables(t, db)
+	live := store.NewLiveMeter()
+	admin := store.New(live.Wrap("admin", db), tables, ddbtest.CallTimeout)
+	grab := store.New(live.Wrap("grab", db), tables, ddbtest.CallTimeout)
+	now := time.Now()
+	p, err := sale.NewPromotion("01ARZ3NDEKTSV4RRFFQ69G5FAV", sale.Draft{Name: "m", Discount: 0.5, TotalCoupons: 3,
+		PublishAt: now.Add(-time.Second), FinishAt: now.Add(time.Hour)}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, calls := metrics.WithCalls(context.Background())
+	if err := admin.CreatePromotion(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got := calls().Units; got["TransactWriteItems"] != (capacity.Units{Write: 5}) || len(got) != 1 {
+		t.Errorf("creation: got %v, want TransactWriteItems' 5 write units, the index's included", got)
+	}
+	ctx, calls = metrics.WithCalls(context.Background())
+	grants := []store.Grant{{Promotion: p, Shard: 0, Coupon: sale.Coupon{ID: "C1", PromotionID: p.ID, CustomerID: "a", Discount: 0.5, GrabbedAt: now}}}
+	if err := grab.GrabBatch(ctx, grants, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := calls().Units["TransactWriteItems"]; got != (capacity.Units{Write: 4}) {
+		t.Errorf("a grant: got %+v, want 4 write units (the shard's update as 1 KB, the coupon put)", got)
+	}
+	if hot := live.Hottest(); len(hot) != 0 {
+		t.Errorf("a live meter kept keys: %v", hot)
 	}
 }

@@ -67,8 +67,10 @@ type CapacityReport struct {
 	ThrottleGrantsPerSecond float64 `json:"throttleGrantsPerSecond"`
 	ThrottleKey             string  `json:"throttleKey"`
 	// Compare holds the count beside what DynamoDB Local reported
-	// consuming for the same calls, per function and operation.
-	Compare []OpCompare `json:"dynamodbLocalReported"`
+	// consuming for the same calls, per function and operation; Refused
+	// the writes that report nothing.
+	Compare []OpCompare     `json:"dynamodbLocalReported"`
+	Refused []RefusedWrites `json:"refusedWrites"`
 	// StreamReads are the local runner's GetRecords calls during the sale:
 	// free to a Lambda trigger (both deployments below), billed to a
 	// projector in a container, which reads the stream the same way.
@@ -78,20 +80,22 @@ type CapacityReport struct {
 	Prices          prices  `json:"prices"`
 }
 
-// OpCompare is one function's operation, counted by DynamoDB's rules and
-// as DynamoDB Local reported it, and why the two differ.
+// OpCompare is one function's operation, as DynamoDB's rules count the
+// calls DynamoDB Local was asked about (store.Sampled) and as DynamoDB
+// Local reported them, and why the two differ.
 type OpCompare struct {
 	store.Op
-	Model capacity.Units `json:"model"`
-	Local capacity.Units `json:"dynamodbLocal"`
-	// Refused are the calls refused by their condition or cancelled:
-	// DynamoDB charges them and reports nothing, so neither does Local.
-	Refused int `json:"refusedCalls"`
-	// Empty are the queries that read nothing.
-	Empty int `json:"emptyQueries"`
-	// Indexed says the count holds writes to the promotions index.
+	store.Compared
+	// Indexed says the operation wrote to the promotions index.
 	Indexed bool   `json:"indexed"`
 	Why     string `json:"why"`
+}
+
+// RefusedWrites are writes refused by their condition or cancelled, which
+// DynamoDB charges and reports nothing of.
+type RefusedWrites struct {
+	store.Op
+	Calls int `json:"calls"`
 }
 
 // OpUnits are one function's units for one operation.
@@ -133,17 +137,12 @@ func (r *Report) capacityReport(m *store.Meter, p prices, transacted bool, strea
 	if p.Read == "" {
 		p = defaultPrices()
 	}
-	c := &CapacityReport{Hottest: map[string]HotKey{}, Prices: p, Compare: compare(m),
+	c := &CapacityReport{Hottest: map[string]HotKey{}, Prices: p, Compare: compare(m), Refused: refusedWrites(m),
 		StreamReads: streamReads, StreamReadsCost: float64(streamReads) * p.StreamRead}
 	for op, u := range m.Ops() {
 		c.Ops = append(c.Ops, OpUnits{op, u})
 	}
-	sort.Slice(c.Ops, func(i, j int) bool {
-		if c.Ops[i].Function != c.Ops[j].Function {
-			return c.Ops[i].Function < c.Ops[j].Function
-		}
-		return c.Ops[i].Operation < c.Ops[j].Operation
-	})
+	sort.Slice(c.Ops, func(i, j int) bool { return less(c.Ops[i].Op, c.Ops[j].Op) })
 	grants, requests, answerSeconds := 0, 0, 0.0
 	best := 0.0
 	for _, ph := range r.Phases {
@@ -209,41 +208,42 @@ func (r *Report) capacityReport(m *store.Meter, p prices, transacted bool, strea
 	r.Capacity = c
 }
 
-// compare sets the meter's count of each operation (its index writes
-// included, as DynamoDB's figure of a table includes its indexes') beside
-// what DynamoDB Local reported.
+// compare sets, for every operation DynamoDB Local was asked about, what
+// the rules say of those calls (index writes included, as DynamoDB's
+// figure of a table includes its indexes') beside what it reported.
 func compare(m *store.Meter) []OpCompare {
-	local, refused, empty := m.Reported(), m.Refused(), m.Empty()
-	byOp := map[store.Op]*OpCompare{}
-	for op, u := range m.Ops() {
-		base, indexed := strings.CutSuffix(op.Operation, store.IndexSuffix)
-		op.Operation = base
-		c := byOp[op]
-		if c == nil {
-			c = &OpCompare{Op: op, Local: local[op], Refused: refused[op], Empty: empty[op]}
-			byOp[op] = c
-		}
-		c.Model = c.Model.Add(u)
-		c.Indexed = c.Indexed || indexed
+	ops := m.Ops()
+	var out []OpCompare
+	for op, c := range m.Compared() {
+		_, indexed := ops[store.Op{Function: op.Function, Operation: op.Operation + store.IndexSuffix}]
+		oc := OpCompare{Op: op, Compared: c, Indexed: indexed}
+		oc.Why = why(oc)
+		out = append(out, oc)
 	}
-	out := make([]OpCompare, 0, len(byOp))
-	for _, c := range byOp {
-		c.Why = why(*c)
-		out = append(out, *c)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Function != out[j].Function {
-			return out[i].Function < out[j].Function
-		}
-		return out[i].Operation < out[j].Operation
-	})
+	sort.Slice(out, func(i, j int) bool { return less(out[i].Op, out[j].Op) })
 	return out
+}
+
+func refusedWrites(m *store.Meter) []RefusedWrites {
+	var out []RefusedWrites
+	for op, n := range m.Refused() {
+		out = append(out, RefusedWrites{op, n})
+	}
+	sort.Slice(out, func(i, j int) bool { return less(out[i].Op, out[j].Op) })
+	return out
+}
+
+func less(a, b store.Op) bool {
+	if a.Function != b.Function {
+		return a.Function < b.Function
+	}
+	return a.Operation < b.Operation
 }
 
 // why says where the count and DynamoDB Local's figure part, from what
 // TestDynamoDBLocalFigures (shared/store) pins down about DynamoDB Local.
 func why(c OpCompare) string {
-	m, l := c.Model.Read+c.Model.Write, c.Local.Read+c.Local.Write
+	m, l := c.Rules.Read+c.Rules.Write, c.Reported.Read+c.Reported.Write
 	if math.Abs(m-l) <= 0.005*max(m, l) {
 		return "agree"
 	}
@@ -253,9 +253,6 @@ func why(c OpCompare) string {
 	}
 	if c.Indexed {
 		parts = append(parts, "DynamoDB Local prices a transaction's write to the index at 2 units, the rules at 1")
-	}
-	if c.Refused > 0 {
-		parts = append(parts, fmt.Sprintf("%d refused or cancelled, which DynamoDB charges and reports nothing of", c.Refused))
 	}
 	if c.Empty > 0 {
 		parts = append(parts, fmt.Sprintf("%d read nothing, which DynamoDB Local reports as 0 units and the rules charge a minimum read", c.Empty))
@@ -271,9 +268,13 @@ func (c *CapacityReport) print(w io.Writer) {
 	for _, o := range c.Ops {
 		fmt.Fprintf(w, "  %-10s %-28s %10.1f read %10.1f write\n", o.Function, o.Operation, o.Read, o.Write)
 	}
-	fmt.Fprintf(w, "the same, against what DynamoDB Local reported (ReturnConsumedCapacity):\n  %-10s %-20s %17s %17s\n", "", "", "rules R / W", "Local R / W")
+	fmt.Fprintf(w, "the rules against DynamoDB Local's own figure (ReturnConsumedCapacity), on the calls it was asked about (one of each operation every %v at most):\n  %-10s %-20s %6s %17s %17s\n",
+		store.SampleInterval, "", "", "calls", "rules R / W", "Local R / W")
 	for _, o := range c.Compare {
-		fmt.Fprintf(w, "  %-10s %-20s %8.1f %8.1f %8.1f %8.1f  %s\n", o.Function, o.Operation, o.Model.Read, o.Model.Write, o.Local.Read, o.Local.Write, o.Why)
+		fmt.Fprintf(w, "  %-10s %-20s %6d %8.1f %8.1f %8.1f %8.1f  %s\n", o.Function, o.Operation, o.Calls, o.Rules.Read, o.Rules.Write, o.Reported.Read, o.Reported.Write, o.Why)
+	}
+	for _, r := range c.Refused {
+		fmt.Fprintf(w, "  %-10s %-20s %6d refused or cancelled: charged by DynamoDB (counted above), reported by none\n", r.Function, r.Operation, r.Calls)
 	}
 	fmt.Fprintf(w, "write units per grant %.2f (batches of k = %.1f grants on average: the design's 2 + 2/k = %.2f)\n",
 		c.WriteUnitsPerGrant, c.BatchMean, c.DesignPerGrant)

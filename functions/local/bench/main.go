@@ -141,12 +141,13 @@ func run(ctx context.Context, o options) (*Report, error) {
 	sizes := &batchSizes{h: hdrhistogram.New(1, 100, 3)}
 	written := &writeLags{seen: map[string]bool{}}
 	hooks := stack.Hooks{
+		Meter:  meter,
+		Client: []store.ClientOption{store.WithCapacity(store.Sampled)},
 		WrapDB: func(function string, db store.DB) store.DB {
-			metered := meter.Wrap(function, db)
 			if function != "grab" {
-				return metered
+				return db
 			}
-			counted.DB = metered
+			counted.DB = db
 			return counted
 		},
 		OnBatch:     sizes.add,

@@ -42,8 +42,16 @@ type Stack struct {
 // call each function makes, the size of every batch grab commits, and every
 // coupon the projector writes.
 type Hooks struct {
+	// Meter counts what each function's calls cost by DynamoDB's rules; nil
+	// gets one that keeps no state per key (store.NewLiveMeter). Either way
+	// the functions' metrics carry its units: DynamoDB Local's own figures
+	// are wrong, and the stack does not ask for them (store.NotAsked).
+	Meter *store.Meter
+	// Client adds options to the stack's DynamoDB client (the bench asks
+	// DynamoDB Local about a sample of calls, store.Sampled).
+	Client []store.ClientOption
 	// WrapDB wraps the DynamoDB client of each function ("admin", "grab",
-	// "coupons", "projector"); nil leaves them as they are.
+	// "coupons", "projector"), over the meter; nil leaves them as they are.
 	WrapDB  func(function string, db store.DB) store.DB
 	OnBatch func(grants int)
 	// OnProjected is told of the coupons the projector wrote, batch by
@@ -74,7 +82,7 @@ func RunWith(ctx context.Context, cfg config.Local, hooks Hooks, ready func(Stac
 		endpoint = ddb.Endpoint()
 		slog.Info("DynamoDB Local started", "endpoint", endpoint, "data", cfg.DataDir)
 	}
-	db, err := store.NewClient(ctx, endpoint)
+	db, err := store.NewClient(ctx, endpoint, hooks.Client...)
 	if err != nil {
 		return err
 	}
@@ -89,11 +97,16 @@ func RunWith(ctx context.Context, cfg config.Local, hooks Hooks, ready func(Stac
 	if err != nil {
 		return err
 	}
+	meter := hooks.Meter
+	if meter == nil {
+		meter = store.NewLiveMeter()
+	}
 	dbOf := func(function string) store.DB {
+		metered := meter.Wrap(function, db)
 		if hooks.WrapDB == nil {
-			return db
+			return metered
 		}
-		return hooks.WrapDB(function, db)
+		return hooks.WrapDB(function, metered)
 	}
 	projectStore := store.New(dbOf("projector"), tables, cfg.StreamWriteTimeout)
 	proj := projector.New(projectStore)

@@ -73,10 +73,12 @@ func Endpoint(t testing.TB) string {
 	return instance.Endpoint()
 }
 
-// Client returns a DynamoDB client for the running DynamoDB Local.
-func Client(t testing.TB) *dynamodb.Client {
+// Client returns a DynamoDB client for the running DynamoDB Local, as
+// store.NewClient builds it with opts (by default it asks DynamoDB Local
+// for no consumed capacity: store.NotAsked).
+func Client(t testing.TB, opts ...store.ClientOption) *dynamodb.Client {
 	t.Helper()
-	c, err := store.NewClient(context.Background(), Endpoint(t))
+	c, err := store.NewClient(context.Background(), Endpoint(t), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
