@@ -95,6 +95,14 @@ func (r *Report) Chart(path string) error {
 		}
 	}
 
+	// One time axis for every tile, though some lines end early (no
+	// writes once sold out).
+	if n := len(r.Series); n > 0 {
+		for _, p := range all {
+			p.X.Min, p.X.Max = 0, r.Series[n-1].At
+		}
+	}
+
 	img := vgimg.New(10*vg.Inch, 12*vg.Inch)
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: len(all), Cols: 1, PadX: vg.Millimeter, PadY: 4 * vg.Millimeter,
