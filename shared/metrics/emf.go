@@ -3,6 +3,7 @@ package metrics
 import (
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -100,12 +101,7 @@ func (e EMF) units(function string, calls Calls) {
 	if log == nil {
 		log = slog.Default()
 	}
-	ops := make([]string, 0, len(calls.Units))
-	for op := range calls.Units {
-		ops = append(ops, op)
-	}
-	slices.Sort(ops)
-	for _, op := range ops {
+	for _, op := range slices.Sorted(maps.Keys(calls.Units)) {
 		u := calls.Units[op]
 		log.Info("dynamodb capacity", "_aws", emf(unitsDirectives), "Function", function, "Operation", op,
 			"DynamoDBCapacityUnits", u.Read+u.Write)

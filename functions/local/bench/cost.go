@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -278,12 +280,7 @@ func (c *CapacityReport) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "write units per grant %.2f (batches of k = %.1f grants on average: the design's 2 + 2/k = %.2f)\n",
 		c.WriteUnitsPerGrant, c.BatchMean, c.DesignPerGrant)
-	kinds := make([]string, 0, len(c.Hottest))
-	for k := range c.Hottest {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	for _, k := range kinds {
+	for _, k := range slices.Sorted(maps.Keys(c.Hottest)) {
 		h := c.Hottest[k]
 		fmt.Fprintf(w, "hottest %-9s %-40s peak %7.1f WCU/s (headroom ×%.0f), %7.1f RCU/s\n", k, h.Key, h.PeakWrite, h.WriteHeadroom, h.PeakRead)
 	}

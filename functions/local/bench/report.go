@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -289,12 +290,7 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, ", %.3f RCU and %.3f WCU per answer", p.ReadUnitsPerAnswer, p.WriteUnitsPerAnswer)
 		}
 		fmt.Fprintf(w, "\n  %-16s %7s %9s %9s %9s %9s\n", "outcome", "count", "p50 ms", "p90 ms", "p99 ms", "max ms")
-		outs := make([]string, 0, len(p.Latency))
-		for out := range p.Latency {
-			outs = append(outs, out)
-		}
-		slices.Sort(outs)
-		for _, out := range outs {
+		for _, out := range slices.Sorted(maps.Keys(p.Latency)) {
 			l := p.Latency[out]
 			fmt.Fprintf(w, "  %-16s %7d %9.1f %9.1f %9.1f %9.1f\n", out, l.Count, l.P50, l.P90, l.P99, l.Max)
 		}
