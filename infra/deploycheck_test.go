@@ -572,8 +572,8 @@ func TestSAMStackAgainstMoto(t *testing.T) {
 		{"AWS/DynamoDB", "ReadThrottleEvents", ref("SaleTable")},
 		{"AWS/DynamoDB", "SystemErrors", ref("SaleTable")},
 		{"AWS/ApiGateway", "5xx", ref("HttpApi")},
-		{"SecKill", "WriteUnits", "ok"},
-		{"SecKill", "ReadUnits", "sold-out"},
+		{"SecKill", "WriteUnits", `"ok"`},
+		{"SecKill", "ReadUnits", `"sold-out"`},
 	}
 	for _, res := range functions {
 		samWatch = append(samWatch, [3]string{"AWS/Lambda", "Errors", ref(res)}, [3]string{"AWS/Lambda", "Throttles", ref(res)})
