@@ -29,6 +29,7 @@ package metrics
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,7 +65,8 @@ func Current() Sink {
 
 // Calls counts the DynamoDB calls one request makes: every call, and the
 // attempts the SDK made for them, so that retries = attempts - calls; and
-// the capacity units DynamoDB reported for them, by operation.
+// the capacity units they consumed, by operation (DynamoDB's figure, or
+// the rules', see the package comment).
 type Calls struct {
 	Calls, Attempts int64
 	Units           map[string]capacity.Units
@@ -105,14 +107,7 @@ func WithCalls(ctx context.Context) (context.Context, func() Calls) {
 	return context.WithValue(ctx, callsKey{}, c), func() Calls {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		var units map[string]capacity.Units
-		if len(c.units) > 0 {
-			units = make(map[string]capacity.Units, len(c.units))
-			for op, u := range c.units {
-				units[op] = u
-			}
-		}
-		return Calls{Calls: c.calls.Load(), Attempts: c.attempts.Load(), Units: units}
+		return Calls{Calls: c.calls.Load(), Attempts: c.attempts.Load(), Units: maps.Clone(c.units)}
 	}
 }
 
@@ -130,8 +125,8 @@ func CountAttempt(ctx context.Context) {
 	}
 }
 
-// AddUnits notes the capacity units DynamoDB reported for one call of op
-// made under ctx.
+// AddUnits notes the capacity units one call of op made under ctx
+// consumed.
 func AddUnits(ctx context.Context, op string, u capacity.Units) {
 	if c, ok := ctx.Value(callsKey{}).(*counter); ok {
 		c.add(op, u)

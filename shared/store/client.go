@@ -23,14 +23,13 @@ type ClientOption func(*clientOptions)
 
 type clientOptions struct {
 	capacity Capacity
-	set      bool
 }
 
 // WithCapacity says what the client does about consumed capacity, in place
 // of the default: Reported against DynamoDB, NotAsked against any other
 // endpoint.
 func WithCapacity(c Capacity) ClientOption {
-	return func(o *clientOptions) { o.capacity, o.set = c, true }
+	return func(o *clientOptions) { o.capacity = c }
 }
 
 // NewClient builds a DynamoDB client from the standard AWS configuration
