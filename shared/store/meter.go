@@ -222,8 +222,11 @@ type charge struct {
 func (d *meteredDB) bill(ctx context.Context, op string, charges []charge, out any, err error) {
 	m := d.m
 	var total capacity.Units
+	var sec time.Time
+	if m.perKey {
+		sec = m.now().Truncate(time.Second)
+	}
 	m.mu.Lock()
-	sec := m.now().Truncate(time.Second)
 	for _, c := range charges {
 		k := Op{d.function, op + c.suffix}
 		m.ops[k] = m.ops[k].Add(c.u)
