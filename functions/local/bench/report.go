@@ -141,7 +141,7 @@ type Point struct {
 	P99Ms      float64 `json:"p99Ms"`
 	LagP99Ms   float64 `json:"readModelLagP99Ms,omitempty"`
 	// The busiest inventory shard's and coupon bucket's write units in
-	// the slice's busiest second (in-process: store.Meter).
+	// the busiest second that overlaps the slice (in-process: store.Meter).
 	HotShardWCU  float64 `json:"hottestShardWriteUnitsPerSecond,omitempty"`
 	HotBucketWCU float64 `json:"hottestBucketWriteUnitsPerSecond,omitempty"`
 	CouponsLeft  int     `json:"couponsLeft"`
